@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 )
@@ -38,14 +39,14 @@ func New(ctx context.Context, opts Options) (*kinesis.Client, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	loadOpts = append(loadOpts, config.WithHTTPClient(&http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     90 * time.Second,
-		},
-	}))
+	// A buildable client, not a plain *http.Client: the SDK adds a custom CA bundle
+	// (AWS_CA_BUNDLE) to its transport, which it cannot do to a plain client.
+	loadOpts = append(loadOpts, config.WithHTTPClient(awshttp.NewBuildableClient().
+		WithTimeout(timeout).
+		WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = 64
+			t.IdleConnTimeout = 90 * time.Second
+		})))
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
