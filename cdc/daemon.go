@@ -232,17 +232,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	reader := binlog.NewReader(binlog.Config{
-		Addr:            d.sourceA,
-		Flavor:          d.flavor,
-		ServerID:        cfg.ServerID,
-		GTIDMode:        d.info.GTIDMode,
-		RetryTimeout:    cfg.SourceRetryTimeout,
+		Addr:         d.sourceA,
+		Flavor:       d.flavor,
+		ServerID:     cfg.ServerID,
+		GTIDMode:     d.info.GTIDMode,
+		RetryTimeout: cfg.SourceRetryTimeout,
 		ConfigureSyncer: func(c *replication.BinlogSyncerConfig) {
 			decoder.ConfigureSyncer(c)
 			c.RowsEventDecodeFunc = decoder.SkipUnstreamed(d.filter)
 		},
-		OnReconnect:     func() { d.m.Reconnects.Inc() },
-		Logger:          d.log,
+		OnReconnect: func() { d.m.Reconnects.Inc() },
+		Logger:      d.log,
 	})
 	if err := reader.Start(ctx, d.start.Resume.Position); err != nil {
 		return fmt.Errorf("start reading the binlog at %s: %w", d.start.Resume, err)

@@ -31,7 +31,7 @@ func newGTIDState(flavor, set string) (gtidState, error) {
 type mysqlSet struct{ s *gomysql.MysqlGTIDSet }
 
 func (m *mysqlSet) Add(gtid string) error { return m.s.Update(gtid) }
-func (m *mysqlSet) String() string       { return m.s.String() }
+func (m *mysqlSet) String() string        { return m.s.String() }
 
 // mariadbPosition is MariaDB's GTID position: the last GTID of each replication domain.
 // go-mysql's MariadbGTIDSet keeps one entry per domain and server, which MariaDB refuses

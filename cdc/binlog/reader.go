@@ -71,8 +71,8 @@ type Reader struct {
 	syncer   *replication.BinlogSyncer
 	streamer *replication.BinlogStreamer
 
-	file    string      // current binlog file
-	nextPos uint32      // position after the last event read
+	file    string    // current binlog file
+	nextPos uint32    // position after the last event read
 	gset    gtidState // transactions before the current boundary; nil without GTIDs
 	tx      *Tx
 	txSeen  int  // events of the current transaction delivered

@@ -7,23 +7,23 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the daemon's instruments, all named strangler_cdc_*.
 type Metrics struct {
-	Events           *prometheus.CounterVec   // events emitted, by db, table, op
-	SinkRecords      prometheus.Counter       // records acknowledged by the sink
-	SinkBytes        prometheus.Counter       // bytes of acknowledged records
-	SinkLatency      prometheus.Histogram     // duration of one sink request (PutRecords, file write)
-	SinkRetries      *prometheus.CounterVec   // records sent again, by reason
-	SinkThrottles    prometheus.Counter       // throttling answers from the sink
-	SinkRateLimit    prometheus.Gauge         // records/s the adaptive limiter allows (0: unlimited)
-	SinkInFlight     prometheus.Gauge         // records handed to the sink and not yet acknowledged
-	DeadLetters      *prometheus.CounterVec   // records written to the dead-letter file, by db, table
-	SourceLagSeconds prometheus.Gauge         // now minus commit time of the last event read
-	SourceLagBytes   prometheus.Gauge         // binlog bytes between the checkpoint and the source head
-	Reconnects       prometheus.Counter       // reconnections to the source
-	DDL              *prometheus.CounterVec   // DDL statements applied to the schema history, by db
-	CheckpointSaves  prometheus.Counter       // checkpoints written
-	CheckpointTime   prometheus.Gauge         // unix time of the last checkpoint written
-	Transactions     prometheus.Counter       // transactions read from the binlog
-	Info             *prometheus.GaugeVec     // 1, labelled with version and flavor
+	Events           *prometheus.CounterVec // events emitted, by db, table, op
+	SinkRecords      prometheus.Counter     // records acknowledged by the sink
+	SinkBytes        prometheus.Counter     // bytes of acknowledged records
+	SinkLatency      prometheus.Histogram   // duration of one sink request (PutRecords, file write)
+	SinkRetries      *prometheus.CounterVec // records sent again, by reason
+	SinkThrottles    prometheus.Counter     // throttling answers from the sink
+	SinkRateLimit    prometheus.Gauge       // records/s the adaptive limiter allows (0: unlimited)
+	SinkInFlight     prometheus.Gauge       // records handed to the sink and not yet acknowledged
+	DeadLetters      *prometheus.CounterVec // records written to the dead-letter file, by db, table
+	SourceLagSeconds prometheus.Gauge       // now minus commit time of the last event read
+	SourceLagBytes   prometheus.Gauge       // binlog bytes between the checkpoint and the source head
+	Reconnects       prometheus.Counter     // reconnections to the source
+	DDL              *prometheus.CounterVec // DDL statements applied to the schema history, by db
+	CheckpointSaves  prometheus.Counter     // checkpoints written
+	CheckpointTime   prometheus.Gauge       // unix time of the last checkpoint written
+	Transactions     prometheus.Counter     // transactions read from the binlog
+	Info             *prometheus.GaugeVec   // 1, labelled with version and flavor
 }
 
 // New creates the metrics and registers them with reg.
