@@ -53,6 +53,10 @@ type Config struct {
 	ShutdownTimeout    time.Duration
 	MetricsAddr        string
 
+	// Routers turn some changes into records of their own (the outbox router); library
+	// users may add theirs.
+	Routers []Router
+
 	Logger *slog.Logger
 	Stdout io.Writer // where the stdout sink writes
 }

@@ -291,7 +291,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return nil
 	})
 
-	r := &relay{sink: snk, ckpt: ckpt, m: d.m, env: version.String(), stopAt: d.stopAt, stop: stopReading}
+	r := &relay{sink: snk, ckpt: ckpt, m: d.m, env: version.String(), routers: cfg.Routers, stopAt: d.stopAt, stop: stopReading}
 	d.health.setReady(true)
 	readErr := d.read(readCtx, reader, dec, r)
 	stopReading()

@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/strangler/strangler/cdc/binlog"
@@ -12,14 +13,23 @@ import (
 	"github.com/strangler/strangler/cdc/sink"
 )
 
+// Router decides what record a change becomes when it is not the default change event:
+// the outbox router, for instance, sends an outbox row's payload as the event itself.
+// handled=false leaves the change to the default encoding; handled=true with a nil
+// record sends nothing for it (an outbox row's delete).
+type Router interface {
+	Route(c *event.Change, env event.Envelope) (rec *sink.Record, handled bool, err error)
+}
+
 // relay is the stage between the decoder and the sink: it numbers each item, tells the
 // checkpointer where the stream stands after it, encodes changes into records for the
-// sink, and acknowledges markers (which carry no record) at once.
+// sink (through the routers first), and acknowledges items that carry no record at once.
 type relay struct {
 	sink    sink.Sink
 	ckpt    *checkpoint.Checkpointer
 	m       *metrics.Metrics
 	env     string // version for source.version
+	routers []Router
 	seq     uint64
 	stopAt  *binlog.Position
 	stop    func()
@@ -38,10 +48,26 @@ func (r *relay) relay(ctx context.Context, it decoder.Item) error {
 		return nil
 	}
 	c := it.Change
+	env := event.Envelope{Version: r.env, TsMs: time.Now().UnixMilli()}
+	for _, rt := range r.routers {
+		rec, handled, err := rt.Route(c, env)
+		if err != nil {
+			return fmt.Errorf("route %s.%s change %s: %w", c.DB, c.Table, c.ID, err)
+		}
+		if !handled {
+			continue
+		}
+		if rec == nil {
+			r.ckpt.Ack(r.seq)
+			return nil
+		}
+		rec.Seq = r.seq
+		return r.sink.Put(ctx, rec)
+	}
 	rec := &sink.Record{
 		Seq:          r.seq,
 		PartitionKey: c.PartitionKey(),
-		Data:         c.AppendJSON(make([]byte, 0, 512), event.Envelope{Version: r.env, TsMs: time.Now().UnixMilli()}),
+		Data:         c.AppendJSON(make([]byte, 0, 512), env),
 		DB:           c.DB,
 		Table:        c.Table,
 		Op:           c.Op.String(),
