@@ -37,6 +37,7 @@ type Config struct {
 	MaxRecordBytes int
 	Linger         time.Duration
 	MaxInFlight    int
+	MinRate        float64 // floor of the adaptive send rate, records/s
 	SinkRetryTime  time.Duration
 	Oversize       string // fail or skip
 	DeadLetterPath string
@@ -69,7 +70,8 @@ func Defaults() Config {
 		Sink:               "kinesis",
 		MaxRecordBytes:     1 << 20,
 		Linger:             50 * time.Millisecond,
-		MaxInFlight:        4,
+		MaxInFlight:        8,
+		MinRate:            50,
 		SinkRetryTime:      10 * time.Minute,
 		Oversize:           "fail",
 		DeadLetterPath:     "./strangler-data/dead-letters.jsonl",

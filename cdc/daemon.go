@@ -150,6 +150,12 @@ func (d *Daemon) startingPoint(ctx context.Context) (*checkpoint.Checkpoint, err
 				return nil, fmt.Errorf("load schema: %w", err)
 			}
 		}
+		if cp.Resume.Skip > 0 && cp.Filter != d.filter.Fingerprint() {
+			// Skip counts the streamed changes of the interrupted transaction under the old
+			// filter: resend the whole transaction rather than skip the wrong rows.
+			d.log.Warn("the table filter changed since the checkpoint, which is inside a transaction: that transaction is sent again from its start", "resume", cp.Resume.String())
+			cp.Resume.Skip = 0
+		}
 		d.log.Info("resuming from checkpoint", "store", d.store.String(), "resume", cp.Resume.String(), "saved_at", cp.SavedAt)
 		return cp, nil
 	}
@@ -222,6 +228,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.m.Info.WithLabelValues(version.String(), d.flavor).Set(1)
 	ckpt := checkpoint.New(d.store, d.start, checkpoint.Options{
 		Source:   checkpoint.SourceID{Flavor: d.flavor, ServerID: d.info.ServerID, ServerUUID: d.info.ServerUUID},
+		Filter:   d.filter.Fingerprint(),
 		Version:  version.String(),
 		Interval: cfg.CheckpointInterval,
 		Metrics:  d.m,

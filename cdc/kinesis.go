@@ -20,6 +20,7 @@ func (d *Daemon) openKinesis(ctx context.Context, ckpt *checkpoint.Checkpointer)
 		MaxRecordBytes: cfg.MaxRecordBytes,
 		Linger:         cfg.Linger,
 		MaxInFlight:    cfg.MaxInFlight,
+		MinRate:        cfg.MinRate,
 		MaxRetryTime:   cfg.SinkRetryTime,
 		Oversize:       cfg.Oversize,
 		DeadLetterPath: cfg.DeadLetterPath,

@@ -27,6 +27,10 @@ type Checkpoint struct {
 	Source SourceID `json:"source"`
 	// Schema is the schema history at Resume: the tables' columns as they were there.
 	Schema *schema.Catalog `json:"schema,omitempty"`
+	// Filter fingerprints the table filter the position was counted with: Resume.Skip
+	// counts the streamed changes of a transaction, which another filter would count
+	// differently.
+	Filter string `json:"filter,omitempty"`
 	// SavedAt is when the checkpoint was written, and by which version of strangler.
 	SavedAt time.Time `json:"saved_at"`
 	Version string    `json:"version"`
@@ -68,6 +72,7 @@ type item struct {
 type Checkpointer struct {
 	store    Store
 	source   SourceID
+	filter   string
 	version  string
 	interval time.Duration
 	m        *metrics.Metrics
@@ -86,6 +91,7 @@ type Checkpointer struct {
 // Options configure a Checkpointer.
 type Options struct {
 	Source   SourceID
+	Filter   string // fingerprint of the table filter, saved with each checkpoint
 	Version  string
 	Interval time.Duration // how often to save while running; 0 saves after every advance
 	Metrics  *metrics.Metrics
@@ -107,6 +113,7 @@ func New(store Store, start *Checkpoint, opts Options) *Checkpointer {
 	return &Checkpointer{
 		store:    store,
 		source:   opts.Source,
+		filter:   opts.Filter,
 		version:  opts.Version,
 		interval: opts.Interval,
 		m:        m,
@@ -220,6 +227,7 @@ func (c *Checkpointer) Save(ctx context.Context) error {
 	}
 	cp := *reached
 	cp.Source = c.source
+	cp.Filter = c.filter
 	cp.Version = c.version
 	cp.SavedAt = time.Now().UTC()
 	if err := c.store.Save(ctx, &cp); err != nil {

@@ -43,6 +43,7 @@ type stored struct {
 	EventTime time.Time       `json:"event_time"`
 	Source    SourceID        `json:"source"`
 	Schema    json.RawMessage `json:"schema,omitempty"`
+	Filter    string          `json:"filter,omitempty"`
 	SavedAt   time.Time       `json:"saved_at"`
 	Version   string          `json:"version"`
 }
@@ -114,7 +115,7 @@ func (s *FileStore) Load(ctx context.Context) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", s.path, err)
 	}
-	return &Checkpoint{Resume: st.Resume, EventTime: st.EventTime, Source: st.Source, Schema: cat, SavedAt: st.SavedAt, Version: st.Version}, nil
+	return &Checkpoint{Resume: st.Resume, EventTime: st.EventTime, Source: st.Source, Schema: cat, Filter: st.Filter, SavedAt: st.SavedAt, Version: st.Version}, nil
 }
 
 func (s *FileStore) Save(ctx context.Context, cp *Checkpoint) error {
@@ -122,7 +123,7 @@ func (s *FileStore) Save(ctx context.Context, cp *Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(stored{Resume: cp.Resume, EventTime: cp.EventTime, Source: cp.Source, Schema: sj, SavedAt: cp.SavedAt, Version: cp.Version}, "", " ")
+	b, err := json.MarshalIndent(stored{Resume: cp.Resume, EventTime: cp.EventTime, Source: cp.Source, Schema: sj, Filter: cp.Filter, SavedAt: cp.SavedAt, Version: cp.Version}, "", " ")
 	if err != nil {
 		return err
 	}
@@ -234,9 +235,11 @@ func (s *MySQLStore) Load(ctx context.Context) (*Checkpoint, error) {
 	if err := json.Unmarshal([]byte(resume), &cp.Resume); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: resume column: %w", s, err)
 	}
-	if err := json.Unmarshal([]byte(source), &cp.Source); err != nil {
+	var sc sourceColumn
+	if err := json.Unmarshal([]byte(source), &sc); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: source column: %w", s, err)
 	}
+	cp.Source, cp.Filter = sc.SourceID, sc.Filter
 	if cp.Schema, err = decodeSchema([]byte(schemaJSON.String)); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", s, err)
 	}
@@ -248,7 +251,7 @@ func (s *MySQLStore) Save(ctx context.Context, cp *Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	source, err := json.Marshal(cp.Source)
+	source, err := json.Marshal(sourceColumn{cp.Source, cp.Filter})
 	if err != nil {
 		return err
 	}
@@ -282,6 +285,13 @@ func (s *MySQLStore) Delete(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, "DELETE FROM `"+s.table+"` WHERE `name` = ?", s.name)
 	s.saved = ""
 	return err
+}
+
+// sourceColumn is what the table's source column holds: the server and the filter
+// fingerprint the position belongs to.
+type sourceColumn struct {
+	SourceID
+	Filter string `json:"filter,omitempty"`
 }
 
 func nullIfEmpty(b []byte) any {

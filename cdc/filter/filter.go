@@ -83,6 +83,19 @@ func (f *Filter) MatchDB(db string) bool {
 	return false
 }
 
+// Fingerprint identifies the patterns, to tell whether a checkpoint was taken with the
+// same filter.
+func (f *Filter) Fingerprint() string {
+	var b strings.Builder
+	for _, p := range f.include {
+		b.WriteString("+" + p.db + "." + p.table + ";")
+	}
+	for _, p := range f.exclude {
+		b.WriteString("-" + p.db + "." + p.table + ";")
+	}
+	return b.String()
+}
+
 // Exclude adds an exclusion after construction (the daemon's own checkpoint table).
 func (f *Filter) Exclude(db, table string) {
 	f.exclude = append(f.exclude, pattern{db, table})

@@ -82,6 +82,9 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "strangler_cdc_info", Help: "Always 1; labels say which build and source flavor run.",
 		}, []string{"version", "flavor"}),
 	}
+	for _, reason := range []string{"throttled", "failed_entry", "transient"} {
+		m.SinkRetries.WithLabelValues(reason) // shown at 0 before the first retry
+	}
 	reg.MustRegister(m.Events, m.SinkRecords, m.SinkBytes, m.SinkLatency, m.SinkRetries, m.SinkThrottles,
 		m.SinkRateLimit, m.SinkInFlight, m.DeadLetters, m.SourceLagSeconds, m.SourceLagBytes, m.Reconnects,
 		m.DDL, m.CheckpointSaves, m.CheckpointTime, m.Transactions, m.Info)

@@ -29,21 +29,34 @@ type TableChange struct {
 	// NewName is set when the statement renamed the table (RENAME TABLE, or ALTER TABLE
 	// ... RENAME TO, whose Op is OpAlter).
 	NewName *TableName `json:"new_name,omitempty"`
+	// Unknown is the table's Table.Unknown after the statement (empty for OpDrop): set
+	// when the statement left the table's definition unknown, or it already was.
+	Unknown string `json:"unknown,omitempty"`
 }
 
 // Applied is what a schema statement did. Tables and Databases are empty when it changed
-// nothing (CREATE TABLE IF NOT EXISTS of a table that exists).
+// nothing (CREATE TABLE IF NOT EXISTS of a table that exists, on MySQL).
 type Applied struct {
 	// Kind is the statement's kind: CREATE TABLE, ALTER TABLE, DROP TABLE, RENAME TABLE,
 	// CREATE INDEX, DROP INDEX, CREATE DATABASE, ALTER DATABASE, DROP DATABASE.
 	Kind      string        `json:"kind"`
 	Tables    []TableChange `json:"tables,omitempty"`
 	Databases []string      `json:"databases,omitempty"`
+	// Conflicts says, one sentence each, where the statement contradicted what the
+	// catalog believed (its definitions were newer or older than the binlog position,
+	// e.g. loaded from information_schema and replayed from an older position): "RENAME
+	// TABLE shop.p TO shop.q replaced the known shop.q". The server executed the
+	// statement, so the catalog was brought into the state it implies; the daemon logs
+	// these. A table the statement left unknown says so in TableChange.Unknown. Tables
+	// already unknown record no conflicts: their definition claims nothing.
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
-// DDLError is a schema statement the catalog could not follow: the parser could not
-// read it, or it does not fit the catalog (ALTER of a table it does not know, a column
-// that is not there). The catalog is then out of step with the server for Tables.
+// DDLError is a schema statement the catalog could not follow at all: the parser could
+// not read it, or it says something the catalog cannot model (a system-versioned table,
+// a type it does not know, an unqualified name without a default database). The catalog
+// is then out of step with the server for Tables. A statement that merely contradicts
+// the catalog is no error: see Apply.
 type DDLError struct {
 	DB        string      // the statement's default database
 	Statement string      // the statement as the binlog gave it
@@ -78,9 +91,40 @@ func (e *DDLError) Unwrap() error { return e.Err }
 // views, triggers, procedures, functions, events, sequences, and temporary tables
 // (whose changes row-based replication never logs).
 //
-// A schema statement that cannot be parsed or applied returns the receiver and a
-// *DDLError, so the caller can decide (it matters only if a table it names is later
-// decoded without binlog column names; see MarkUnknown).
+// The binlog is the authority: every statement in it succeeded on the server, so Apply
+// brings the catalog into the state the statement implies instead of refusing it when
+// it contradicts what the catalog believed (the catalog is loaded from today's
+// information_schema at a fresh start, and DDL from an older position is replayed onto
+// it). Each contradiction is listed in Applied.Conflicts:
+//   - CREATE TABLE of a table the catalog has replaces it. CREATE TABLE IF NOT EXISTS
+//     does too on MariaDB, which logs it only when it created the table (MySQL logs it
+//     either way: there it keeps the known table). CREATE TABLE ... LIKE a table the
+//     catalog does not know, or knows as unknown, creates a table marked unknown.
+//   - RENAME TABLE a TO b, and ALTER TABLE a RENAME TO b, replace a known b. When a is
+//     not known, b becomes a table marked unknown (RENAME TABLE IF EXISTS of an unknown
+//     a changes nothing: MariaDB logs it whether or not a existed).
+//   - ALTER TABLE, CREATE INDEX and DROP INDEX of a table the catalog does not know
+//     record it as a table marked unknown (MariaDB does not log ALTER TABLE IF EXISTS
+//     of a missing table, so that form means the table existed too).
+//   - Within ALTER TABLE: ADD COLUMN of a column that exists replaces its definition and
+//     moves it to the stated position (default: last); DROP COLUMN of a missing column
+//     is ignored; CHANGE or RENAME COLUMN onto a name that exists replaces that column;
+//     MODIFY, CHANGE or RENAME COLUMN of a missing column, a position AFTER a missing
+//     column and a key over a missing column mark the table unknown (a column the
+//     server had is missing here).
+//   - Key name clashes are skipped and missing keys not dropped, without a conflict:
+//     the rewrite for the parser may have dropped their IF [NOT] EXISTS, and keys do not
+//     decide how rows decode. DROP TABLE and DROP DATABASE of names the catalog does not
+//     know change nothing (MariaDB logs DROP TABLE a, missing even as it fails).
+//
+// An unknown table (Table.Unknown set) keeps its mark across ALTER and RENAME, and a
+// copy of it (LIKE) is unknown too; a CREATE TABLE with a column list makes it known.
+// CREATE TABLE ... SELECT (statement-based binlogs only) creates a table marked
+// unknown: the columns the SELECT adds are not in the statement.
+//
+// A schema statement that cannot be parsed or understood at all returns the receiver
+// and a *DDLError, so the caller can decide (it matters only if a table it names is
+// later decoded without binlog column names; see MarkUnknown).
 func (c *Catalog) Apply(defaultDB, stmt string) (*Catalog, *Applied, error) {
 	p := prepare(stmt)
 	if p.kind == kindOther {
@@ -168,8 +212,24 @@ func (a *applier) apply(node ast.StmtNode) error {
 	return nil
 }
 
-func (a *applier) record(op ChangeOp, table TableName, newName *TableName) {
-	a.applied.Tables = append(a.applied.Tables, TableChange{Op: op, Table: table, NewName: newName})
+// record reports a change to table; t is the table after it (nil when dropped).
+func (a *applier) record(op ChangeOp, table TableName, newName *TableName, t *Table) {
+	tc := TableChange{Op: op, Table: table, NewName: newName}
+	if t != nil {
+		tc.Unknown = t.Unknown
+	}
+	a.applied.Tables = append(a.applied.Tables, tc)
+}
+
+// conflict records where the statement contradicted the catalog.
+func (a *applier) conflict(format string, args ...any) {
+	a.applied.Conflicts = append(a.applied.Conflicts, fmt.Sprintf(format, args...))
+}
+
+// unknownTable is a table the statement shows exists but whose columns the catalog
+// cannot know, marked with reason. Its charset is a guess: its database's default.
+func (a *applier) unknownTable(name TableName, reason string) *Table {
+	return &Table{DB: name.DB, Name: name.Name, Columns: []Column{}, Charset: a.dbCharset(name.DB), Unknown: reason}
 }
 
 // name resolves a table name of the statement against the default database.
@@ -220,8 +280,16 @@ func (a *applier) createTable(st *ast.CreateTableStmt) error {
 	// The exact name: servers that fold names to lower case store it folded, and where
 	// case matters `T` and `t` are two tables.
 	key, existing := want, a.b.exact(want)
-	if existing != nil && st.IfNotExists && !a.p.orReplace {
-		return nil // the server did nothing
+	if existing != nil && !a.p.orReplace {
+		switch {
+		case !st.IfNotExists:
+			a.conflict("CREATE TABLE %s replaced the known %s", key, key)
+		case a.server.MariaDB:
+			// MariaDB logs CREATE TABLE IF NOT EXISTS only when it created the table.
+			a.conflict("CREATE TABLE IF NOT EXISTS %s replaced the known %s (MariaDB logs it only when the table did not exist)", key, key)
+		default:
+			return nil // MySQL logs it whether or not the table existed: keep the known one
+		}
 	}
 	var t *Table
 	switch {
@@ -230,13 +298,20 @@ func (a *applier) createTable(st *ast.CreateTableStmt) error {
 		if err != nil {
 			return err
 		}
-		_, src := a.b.lookup(srcName.DB, srcName.Name)
-		if src == nil {
-			return fmt.Errorf("CREATE TABLE %s LIKE %s: the catalog does not know %s", want, srcName, srcName)
+		srcKey, src := a.b.lookup(srcName.DB, srcName.Name)
+		switch {
+		case src == nil:
+			reason := fmt.Sprintf("CREATE TABLE %s LIKE %s: the catalog did not know %s", key, srcName, srcName)
+			a.conflict("%s; %s is marked unknown", reason, key)
+			t = a.unknownTable(key, reason)
+		case src.Unknown != "":
+			t = src.clone() // its columns are the best guess there is
+			t.Unknown = fmt.Sprintf("created LIKE %s, whose definition is unknown (%s)", srcKey, src.Unknown)
+		default:
+			t = src.clone()
 		}
-		t = src.clone()
 	case st.Select != nil:
-		return errors.New("CREATE TABLE ... SELECT: the columns the SELECT adds are unknown (row-based binlogs log the full column list instead)")
+		t = a.unknownTable(key, "created by CREATE TABLE ... SELECT: the columns the SELECT adds are not in the statement (row-based binlogs log the full column list instead)")
 	default:
 		var cs, coll string
 		var csDefault bool
@@ -252,7 +327,7 @@ func (a *applier) createTable(st *ast.CreateTableStmt) error {
 		if tableCS == "" {
 			tableCS = a.dbCharset(key.DB)
 		}
-		t = &Table{Columns: []Column{}, Charset: tableCS}
+		t = &Table{DB: key.DB, Name: key.Name, Columns: []Column{}, Charset: tableCS}
 		var inline []columnDef
 		for _, d := range st.Cols {
 			cd, err := buildColumn(d, tableCS, a.server)
@@ -281,10 +356,10 @@ func (a *applier) createTable(st *ast.CreateTableStmt) error {
 			}
 		}
 	}
-	t.DB, t.Name = key.DB, key.Name // a copy (LIKE) of a table marked unknown stays marked
+	t.DB, t.Name = key.DB, key.Name
 	setNotNull(t, a.p.notNull)
 	a.b.put(key, t)
-	a.record(OpCreate, key, nil)
+	a.record(OpCreate, key, nil, t)
 	return nil
 }
 
@@ -323,6 +398,16 @@ func setNotNull(t *Table, cols []string) {
 	}
 }
 
+// missingColumnError is a key over a column the table does not have.
+type missingColumnError struct {
+	column string
+	table  TableName
+}
+
+func (e *missingColumnError) Error() string {
+	return fmt.Sprintf("key column %s is not a column of %s", e.column, e.table)
+}
+
 // keyParts resolves the parts of a key to the table's column names; an expression part
 // is "" and sets expr.
 func keyParts(t *Table, parts []*ast.IndexPartSpecification) (cols []string, expr bool, err error) {
@@ -334,7 +419,7 @@ func keyParts(t *Table, parts []*ast.IndexPartSpecification) (cols []string, exp
 		}
 		i := t.ColumnIndex(p.Column.Name.O)
 		if i < 0 {
-			return nil, false, fmt.Errorf("key column %s is not a column of %s.%s", p.Column.Name.O, t.DB, t.Name)
+			return nil, false, &missingColumnError{column: p.Column.Name.O, table: TableName{DB: t.DB, Name: t.Name}}
 		}
 		cols = append(cols, t.Columns[i].Name)
 	}
@@ -406,245 +491,6 @@ func addConstraint(t *Table, con *ast.Constraint) error {
 	return nil
 }
 
-func (a *applier) alterTable(st *ast.AlterTableStmt) error {
-	want, err := a.name(st.Table)
-	if err != nil {
-		return err
-	}
-	key, t := a.b.lookup(want.DB, want.Name)
-	if t == nil {
-		if a.p.ifExists {
-			return nil
-		}
-		return fmt.Errorf("ALTER TABLE of %s, a table the catalog does not know", want)
-	}
-	w := t.clone()
-	newKey := key
-	for _, spec := range st.Specs {
-		if err := a.alterSpec(w, spec, &newKey); err != nil {
-			return err
-		}
-	}
-	var renamed *TableName
-	if newKey != key {
-		if k, other := a.b.lookup(newKey.DB, newKey.Name); other != nil && k != key {
-			return fmt.Errorf("ALTER TABLE %s RENAME TO %s: %s exists", key, newKey, newKey)
-		}
-		a.b.remove(key)
-		renamed = &newKey
-	}
-	w.DB, w.Name = newKey.DB, newKey.Name
-	setNotNull(w, a.p.notNull)
-	w.tidyKeys()
-	a.b.put(newKey, w)
-	a.record(OpAlter, key, renamed)
-	return nil
-}
-
-func (a *applier) alterSpec(w *Table, spec *ast.AlterTableSpec, newKey *TableName) error {
-	switch spec.Tp {
-	case ast.AlterTableOption:
-		a.tableOptions(w, spec.Options)
-	case ast.AlterTableAddColumns:
-		for _, d := range spec.NewColumns {
-			if w.ColumnIndex(d.Name.Name.O) >= 0 {
-				if spec.IfNotExists {
-					continue
-				}
-				return fmt.Errorf("ADD COLUMN %s: the column exists", d.Name.Name.O)
-			}
-			cd, err := buildColumn(d, w.Charset, a.server)
-			if err != nil {
-				return err
-			}
-			w.Columns = append(w.Columns, cd.col)
-			if len(spec.NewColumns) == 1 {
-				if err := moveColumn(w, len(w.Columns)-1, spec.Position); err != nil {
-					return err
-				}
-			}
-			if err := addInlineKeys(w, cd); err != nil {
-				return err
-			}
-		}
-		for _, con := range spec.NewConstraints {
-			if err := addConstraint(w, con); err != nil {
-				return err
-			}
-		}
-	case ast.AlterTableAddConstraint:
-		return addConstraint(w, spec.Constraint)
-	case ast.AlterTableDropColumn:
-		name := spec.OldColumnName.Name.O
-		i := w.ColumnIndex(name)
-		if i < 0 {
-			if spec.IfExists {
-				return nil
-			}
-			return fmt.Errorf("DROP COLUMN %s: no such column", name)
-		}
-		w.Columns = slices.Delete(w.Columns, i, i+1)
-		w.dropColumnFromKeys(name)
-	case ast.AlterTableDropPrimaryKey:
-		w.PrimaryKey = nil
-	case ast.AlterTableDropIndex:
-		w.dropIndex(spec.Name) // an index the catalog does not know is no key it uses
-	case ast.AlterTableModifyColumn, ast.AlterTableChangeColumn:
-		d := spec.NewColumns[0]
-		old := d.Name.Name.O
-		if spec.Tp == ast.AlterTableChangeColumn {
-			old = spec.OldColumnName.Name.O
-		}
-		i := w.ColumnIndex(old)
-		if i < 0 {
-			if spec.IfExists {
-				return nil
-			}
-			return fmt.Errorf("%s %s: no such column", alterVerb(spec.Tp), old)
-		}
-		newName := d.Name.Name.O
-		if j := w.ColumnIndex(newName); j >= 0 && j != i {
-			return fmt.Errorf("CHANGE %s %s: column %s exists", old, newName, newName)
-		}
-		cd, err := buildColumn(d, w.Charset, a.server)
-		if err != nil {
-			return err
-		}
-		if slices.ContainsFunc(w.PrimaryKey, func(c string) bool { return strings.EqualFold(c, old) }) {
-			cd.col.Nullable = false // a primary key column stays NOT NULL
-		}
-		w.Columns[i] = cd.col
-		w.renameColumnInKeys(old, newName)
-		if err := moveColumn(w, i, spec.Position); err != nil {
-			return err
-		}
-		if err := addInlineKeys(w, cd); err != nil {
-			return err
-		}
-	case ast.AlterTableRenameColumn:
-		old, newName := spec.OldColumnName.Name.O, spec.NewColumnName.Name.O
-		i := w.ColumnIndex(old)
-		if i < 0 {
-			if spec.IfExists {
-				return nil
-			}
-			return fmt.Errorf("RENAME COLUMN %s: no such column", old)
-		}
-		if j := w.ColumnIndex(newName); j >= 0 && j != i {
-			return fmt.Errorf("RENAME COLUMN %s TO %s: column %s exists", old, newName, newName)
-		}
-		w.Columns[i].Name = newName
-		w.renameColumnInKeys(old, newName)
-	case ast.AlterTableRenameTable:
-		n, err := a.name(spec.NewTable)
-		if err != nil {
-			return err
-		}
-		*newKey = n
-	case ast.AlterTableRenameIndex:
-		w.renameIndex(spec.FromKey.O, spec.ToKey.O)
-	case ast.AlterTableDropCheck:
-		// DROP CONSTRAINT name also drops a UNIQUE key of that name (MariaDB, MySQL
-		// 8.0.19+); a check or a foreign key leaves columns and keys alone.
-		if spec.Constraint != nil {
-			for _, n := range w.UniqueKeyNames {
-				if strings.EqualFold(n, spec.Constraint.Name) {
-					w.dropIndex(n)
-					break
-				}
-			}
-		}
-	}
-	// Everything else (defaults, checks, foreign keys, engine, partitions, algorithm,
-	// lock, ORDER BY, ...) leaves columns and keys as they are.
-	return nil
-}
-
-func alterVerb(tp ast.AlterTableType) string {
-	if tp == ast.AlterTableChangeColumn {
-		return "CHANGE"
-	}
-	return "MODIFY"
-}
-
-// moveColumn moves column i to pos (FIRST, AFTER x); no position leaves it in place.
-func moveColumn(w *Table, i int, pos *ast.ColumnPosition) error {
-	if pos == nil || pos.Tp == ast.ColumnPositionNone {
-		return nil
-	}
-	col := w.Columns[i]
-	rest := slices.Delete(slices.Clone(w.Columns), i, i+1)
-	at := 0
-	if pos.Tp == ast.ColumnPositionAfter {
-		after := pos.RelativeColumn.Name.O
-		j := slices.IndexFunc(rest, func(c Column) bool { return strings.EqualFold(c.Name, after) })
-		if j < 0 {
-			return fmt.Errorf("AFTER %s: no such column", after)
-		}
-		at = j + 1
-	}
-	w.Columns = slices.Insert(rest, at, col)
-	return nil
-}
-
-// tableOptions applies the table options of an ALTER TABLE: DEFAULT CHARSET / COLLATE
-// change the table's default, CONVERT TO CHARACTER SET converts its columns too.
-func (a *applier) tableOptions(w *Table, opts []*ast.TableOption) {
-	var cs, coll string
-	var csDefault, convert bool
-	for _, o := range opts {
-		switch o.Tp {
-		case ast.TableOptionCharset:
-			cs, csDefault = o.StrValue, o.Default
-			convert = convert || o.UintValue == ast.TableOptionCharsetWithConvertTo
-		case ast.TableOptionCollate:
-			coll = o.StrValue
-		}
-	}
-	target := charsetOf(cs, coll, csDefault, a.dbCharset(w.DB))
-	if target == "" {
-		return
-	}
-	if convert {
-		convertColumns(w, target)
-	}
-	w.Charset = target
-}
-
-// convertColumns converts every character column to charset cs as CONVERT TO CHARACTER
-// SET does: a TEXT type grows to the smallest that holds as many characters as before
-// (latin1 TEXT becomes utf8mb4 MEDIUMTEXT), a VARCHAR too long for 65535 bytes becomes a
-// TEXT type, and cs binary makes them binary types.
-func convertColumns(w *Table, cs string) {
-	newMax := int64(charsetMaxLen(cs))
-	for i := range w.Columns {
-		c := &w.Columns[i]
-		if !isCharacterType(c.Type) || c.Charset == "binary" {
-			continue
-		}
-		oldMax := int64(charsetMaxLen(c.Charset))
-		if size := textSize(c.Type); size >= 0 {
-			chars := textMaxBytes[size] / oldMax
-			c.Type = textTypes[max(size, sizeForBytes(chars*newMax))]
-		} else if c.Type == "varchar" && int64(c.Precision)*newMax > 65535 {
-			c.Type, c.Precision = textTypes[sizeForBytes(int64(c.Precision)*newMax)], 0
-		}
-		c.Charset = cs
-		if cs == "binary" {
-			switch c.Type {
-			case "char":
-				c.Type = "binary"
-			case "varchar":
-				c.Type = "varbinary"
-			default:
-				if size := textSize(c.Type); size >= 0 {
-					c.Type = blobTypes[size]
-				}
-			}
-		}
-	}
-}
-
 func (a *applier) dropTable(st *ast.DropTableStmt) error {
 	if st.IsView || st.TemporaryKeyword != ast.TemporaryNone {
 		return nil
@@ -654,10 +500,11 @@ func (a *applier) dropTable(st *ast.DropTableStmt) error {
 		if err != nil {
 			return err
 		}
-		// A table the catalog does not know is gone either way.
+		// A table the catalog does not know is gone either way. No conflict: MariaDB
+		// logs DROP TABLE a, missing (dropping a) even as it fails on missing.
 		if key, t := a.b.lookup(n.DB, n.Name); t != nil {
 			a.b.remove(key)
-			a.record(OpDrop, key, nil)
+			a.record(OpDrop, key, nil, nil)
 		}
 	}
 	return nil
@@ -674,59 +521,38 @@ func (a *applier) renameTable(st *ast.RenameTableStmt) error {
 			return err
 		}
 		key, t := a.b.lookup(from.DB, from.Name)
+		var moved *Table
 		if t == nil {
 			if a.p.ifExists {
-				continue
+				continue // MariaDB logs RENAME TABLE IF EXISTS whether or not it renamed
 			}
-			return fmt.Errorf("RENAME TABLE %s: the catalog does not know the table", from)
+			// The server renamed it, so it existed: what it was, the catalog cannot know.
+			reason := fmt.Sprintf("RENAME TABLE %s TO %s: the catalog did not know %s", from, to, from)
+			a.conflict("%s; %s is marked unknown", reason, to)
+			moved = a.unknownTable(to, reason)
+		} else {
+			moved = t.clone() // an unknown table's mark goes with it
+			a.b.remove(key)
 		}
-		if k, other := a.b.lookup(to.DB, to.Name); other != nil && k != key {
-			return fmt.Errorf("RENAME TABLE %s TO %s: %s exists", from, to, to)
-		}
-		moved := t.clone()
+		a.replaceKnown(to, key, "RENAME TABLE %s TO %s", key, to)
 		moved.DB, moved.Name = to.DB, to.Name
-		a.b.remove(key)
 		a.b.put(to, moved)
-		a.record(OpRename, key, &to)
+		a.record(OpRename, key, &to, moved)
 	}
 	return nil
 }
 
-func (a *applier) createIndex(st *ast.CreateIndexStmt) error {
-	n, err := a.name(st.Table)
-	if err != nil {
-		return err
+// replaceKnown removes the table called to (unless it is the table being renamed, self)
+// before a rename onto it: the server refuses a rename onto an existing table, so the
+// catalog's table of that name is out of date. The conflict reads "<what> replaced the
+// known <to>".
+func (a *applier) replaceKnown(to, self TableName, what string, args ...any) {
+	k, other := a.b.lookup(to.DB, to.Name)
+	if other == nil || k == self {
+		return
 	}
-	key, t := a.b.lookup(n.DB, n.Name)
-	if t == nil {
-		return fmt.Errorf("CREATE INDEX on %s, a table the catalog does not know", n)
-	}
-	w := t.clone()
-	if err := addKey(w, st.IndexName, st.IndexPartSpecifications, st.KeyType == ast.IndexKeyTypeUnique); err != nil {
-		return err
-	}
-	a.b.put(key, w)
-	a.record(OpAlter, key, nil)
-	return nil
-}
-
-func (a *applier) dropIndex(st *ast.DropIndexStmt) error {
-	n, err := a.name(st.Table)
-	if err != nil {
-		return err
-	}
-	key, t := a.b.lookup(n.DB, n.Name)
-	if t == nil {
-		if st.IfExists {
-			return nil
-		}
-		return fmt.Errorf("DROP INDEX on %s, a table the catalog does not know", n)
-	}
-	w := t.clone()
-	w.dropIndex(st.IndexName)
-	a.b.put(key, w)
-	a.record(OpAlter, key, nil)
-	return nil
+	a.conflict("%s replaced the known %s", fmt.Sprintf(what, args...), k)
+	a.b.remove(k)
 }
 
 // databaseCharset resolves the charset options of CREATE/ALTER DATABASE ("" if none).
@@ -801,6 +627,6 @@ func (a *applier) dropTablesOf(db string) {
 	slices.SortFunc(keys, func(x, y TableName) int { return strings.Compare(x.Name, y.Name) })
 	for _, k := range keys {
 		a.b.remove(k)
-		a.record(OpDrop, k, nil)
+		a.record(OpDrop, k, nil, nil)
 	}
 }

@@ -7,6 +7,12 @@
 // A Catalog is immutable: applying DDL returns a new Catalog sharing the unchanged tables,
 // so a change in flight can keep pointing at the schema it was decoded with.
 //
+// The binlog is the authority. The catalog does not always start where the binlog does
+// (today's definitions, then DDL replayed from an older position), but every statement
+// in the binlog succeeded on the server: Apply brings the catalog into the state the
+// statement implies, reports where that contradicted what it believed
+// (Applied.Conflicts), and marks a table unknown when its columns can no longer be known.
+//
 // The TiDB parser reads the DDL. What it does not know of MariaDB and MySQL syntax is
 // rewritten first (see rewriteForTiDB and prepare): CREATE OR REPLACE, IF [NOT] EXISTS
 // forms, ALTER ONLINE, WAIT n / NOWAIT, SET STATEMENT ... FOR, /*M! */ comments,
@@ -78,8 +84,11 @@ type Table struct {
 	// Charset is the table's default character set.
 	Charset string `json:"charset,omitempty"`
 	// Unknown is non-empty when a DDL statement touching the table could not be followed
-	// (see Catalog.MarkUnknown): it says why. Columns are then not to be trusted, and a
-	// row of the table can only be decoded with the column names the binlog carries.
+	// (see Catalog.MarkUnknown), or showed that the catalog had lost track of it (see
+	// Catalog.Apply: ALTER of a table it did not know, MODIFY of a column it did not
+	// have, ...): it says why. Columns are then not to be trusted, and a row of the table
+	// can only be decoded with the column names the binlog carries. A CREATE TABLE with
+	// a column list clears it.
 	Unknown string `json:"unknown,omitempty"`
 }
 

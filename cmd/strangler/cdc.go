@@ -65,6 +65,7 @@ SIGTERM or SIGINT stop it cleanly: what was read is delivered and checkpointed, 
 	f.IntVar(&c.MaxRecordBytes, "kinesis-max-record-bytes", c.MaxRecordBytes, "largest record the stream takes (data plus partition key); up to 10485760 on streams raised to 10 MiB")
 	f.DurationVar(&c.Linger, "linger", c.Linger, "how long a batch waits to fill before it is sent")
 	f.IntVar(&c.MaxInFlight, "kinesis-max-in-flight", c.MaxInFlight, "PutRecords requests in flight at once")
+	f.Float64Var(&c.MinRate, "kinesis-min-rate", c.MinRate, "floor, in records/s, of the send rate the sink lowers when Kinesis throttles")
 	f.DurationVar(&c.SinkRetryTime, "sink-retry-timeout", c.SinkRetryTime, "give up (exit non-zero, checkpoint kept) after retrying a record this long; 0 retries forever")
 	f.StringVar(&c.Oversize, "oversize", c.Oversize, "a record over the size limit: fail (stop with an error naming it) or skip (write it to --dead-letter-file and go on)")
 	f.StringVar(&c.DeadLetterPath, "dead-letter-file", c.DeadLetterPath, "where --oversize skip writes records (JSON lines)")
