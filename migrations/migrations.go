@@ -76,7 +76,8 @@ type Result struct {
 }
 
 // Up applies every pending migration. Concurrent callers (several daemons starting at
-// once) are serialised with a named lock.
+// once) are serialised with a named lock, held on a connection of its own: the pool
+// must allow at least three open connections.
 func (m *Migrator) Up(ctx context.Context) ([]Result, error) {
 	var out []Result
 	err := m.locked(ctx, func() error {

@@ -64,7 +64,7 @@ mariadb_up() {
     --log-bin="$dir/data/binlog" --binlog-format=ROW --binlog-row-image=FULL \
     --binlog-row-metadata=FULL --server-id=1 --log-slave-updates --gtid-strict-mode=1 \
     --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-    --max-connections=500 --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
+    --max-connections=500 --max-binlog-size=64M --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-allowed-packet=256M \
     --log-error="$dir/error.log" >"$dir/stdout.log" 2>&1 &
   wait_port "$MYSQL_PORT" 60 MariaDB "$dir/error.log"

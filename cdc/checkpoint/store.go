@@ -199,7 +199,6 @@ func OpenMySQLStore(ctx context.Context, addr, name, prefix string) (*MySQLStore
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(2)
 	mig, err := migrations.New(db, prefix)
 	if err != nil {
 		db.Close()
@@ -209,6 +208,9 @@ func OpenMySQLStore(ctx context.Context, addr, name, prefix string) (*MySQLStore
 		db.Close()
 		return nil, fmt.Errorf("checkpoint store at %s: %w", dburl.Redact(addr), err)
 	}
+	// Migrations hold a lock on one connection while goose uses others; only then is the
+	// pool narrowed to what saving a checkpoint needs.
+	db.SetMaxOpenConns(2)
 	return &MySQLStore{db: db, name: name, table: mig.Table("cdc_checkpoints"), addr: dburl.Redact(addr)}, nil
 }
 
@@ -216,10 +218,8 @@ func (s *MySQLStore) String() string { return s.addr + " table " + s.table + " n
 func (s *MySQLStore) Close() error   { return s.db.Close() }
 
 func (s *MySQLStore) Load(ctx context.Context) (*Checkpoint, error) {
-	var resume, source, version string
-	var schemaJSON sql.NullString
-	var eventTime sql.NullTime
-	var savedAt time.Time
+	var resume, source, version, savedAt string
+	var schemaJSON, eventTime sql.NullString
 	err := s.db.QueryRowContext(ctx, "SELECT `resume`, `event_time`, `source`, `schema_json`, `schema_hash`, `saved_at`, `version` FROM `"+s.table+"` WHERE `name` = ?", s.name).
 		Scan(&resume, &eventTime, &source, &schemaJSON, &s.saved, &savedAt, &version)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -228,9 +228,15 @@ func (s *MySQLStore) Load(ctx context.Context) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint %s: %w", s, err)
 	}
-	cp := &Checkpoint{SavedAt: savedAt, Version: version}
+	cp := &Checkpoint{Version: version}
+	// The toolkit reads DATETIME as text (no parseTime in its DSNs): parse it as UTC.
+	if cp.SavedAt, err = time.Parse(mysqlDatetime, savedAt); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: saved_at %q: %w", s, savedAt, err)
+	}
 	if eventTime.Valid {
-		cp.EventTime = eventTime.Time
+		if cp.EventTime, err = time.Parse(mysqlDatetime, eventTime.String); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: event_time %q: %w", s, eventTime.String, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(resume), &cp.Resume); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: resume column: %w", s, err)
@@ -261,16 +267,17 @@ func (s *MySQLStore) Save(ctx context.Context, cp *Checkpoint) error {
 	}
 	var eventTime any
 	if !cp.EventTime.IsZero() {
-		eventTime = cp.EventTime.UTC()
+		eventTime = cp.EventTime.UTC().Format(mysqlDatetime)
 	}
+	savedAt := cp.SavedAt.UTC().Format(mysqlDatetime)
 	if hash == s.saved && hash != "" {
 		// The schema in the row is current: write the position only.
 		_, err = s.db.ExecContext(ctx, "UPDATE `"+s.table+"` SET `resume`=?, `event_time`=?, `source`=?, `saved_at`=?, `version`=? WHERE `name`=?",
-			string(resume), eventTime, string(source), cp.SavedAt.UTC(), cp.Version, s.name)
+			string(resume), eventTime, string(source), savedAt, cp.Version, s.name)
 	} else {
 		_, err = s.db.ExecContext(ctx, "INSERT INTO `"+s.table+"` (`name`,`resume`,`event_time`,`source`,`schema_json`,`schema_hash`,`saved_at`,`version`) VALUES (?,?,?,?,?,?,?,?) "+
 			"ON DUPLICATE KEY UPDATE `resume`=VALUES(`resume`), `event_time`=VALUES(`event_time`), `source`=VALUES(`source`), `schema_json`=VALUES(`schema_json`), `schema_hash`=VALUES(`schema_hash`), `saved_at`=VALUES(`saved_at`), `version`=VALUES(`version`)",
-			s.name, string(resume), eventTime, string(source), nullIfEmpty(sj), hash, cp.SavedAt.UTC(), cp.Version)
+			s.name, string(resume), eventTime, string(source), nullIfEmpty(sj), hash, savedAt, cp.Version)
 		if err == nil {
 			s.saved = hash
 		}
@@ -293,6 +300,8 @@ type sourceColumn struct {
 	SourceID
 	Filter string `json:"filter,omitempty"`
 }
+
+const mysqlDatetime = "2006-01-02 15:04:05.999999"
 
 func nullIfEmpty(b []byte) any {
 	if len(b) == 0 {

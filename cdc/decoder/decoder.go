@@ -167,6 +167,9 @@ func (d *Decoder) query(ev *binlog.Event, q *replication.QueryEvent) error {
 		if !errors.As(err, &de) {
 			return fmt.Errorf("binlog %s:%d: apply DDL to schema history: %w", ev.File, ev.Pos, err)
 		}
+		if len(de.Tables) > 0 && !d.anyTracked(de.Tables...) {
+			return nil // only databases the daemon does not stream
+		}
 		// Not fatal now: tables whose rows come with column names in the binlog decode
 		// fine. A table that then needs the history fails loudly in layout().
 		if len(de.Tables) > 0 {
@@ -181,13 +184,43 @@ func (d *Decoder) query(ev *binlog.Event, q *replication.QueryEvent) error {
 	if applied == nil {
 		return nil
 	}
+	var names []schema.TableName
+	for _, t := range applied.Tables {
+		names = append(names, t.Table)
+		if t.NewName != nil {
+			names = append(names, *t.NewName)
+		}
+	}
+	if len(names) > 0 && !d.anyTracked(names...) {
+		// The daemon keeps the history of the databases it streams only: those are the
+		// ones loaded at its start.
+		return nil
+	}
 	d.catalog = next
 	clear(d.layouts)
 	for _, t := range applied.Tables {
 		d.m.DDL.WithLabelValues(t.Table.DB).Inc()
 	}
 	d.log.Info("schema history updated", "file", ev.File, "pos", ev.Pos, "db", string(q.Schema), "statement", truncate(string(q.Query), 500))
+	for _, c := range applied.Conflicts {
+		// The statement succeeded on the source, so it is right and the history was not.
+		d.log.Warn("schema history was out of step with the binlog; corrected", "file", ev.File, "pos", ev.Pos, "detail", c)
+	}
 	return nil
+}
+
+// anyTracked reports whether any of the tables is in a database the filter streams.
+func (d *Decoder) anyTracked(names ...schema.TableName) bool {
+	dbf, ok := d.opts.Filter.(interface{ MatchDB(string) bool })
+	if !ok {
+		return true
+	}
+	for _, n := range names {
+		if dbf.MatchDB(n.DB) {
+			return true
+		}
+	}
+	return false
 }
 
 // layout returns how rows of the event's table decode, building it when the table map
