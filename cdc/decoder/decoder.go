@@ -315,11 +315,12 @@ func (d *Decoder) rows(ev *binlog.Event, re *replication.RowsEvent, eventTime ti
 			}
 		}
 	}
+	if !le.match {
+		return nil
+	}
 	for i, row := 0, 0; i < len(re.Rows); i, row = i+step, row+1 {
+		// Only streamed rows count: ids and Resume.Skip number the streamed changes.
 		d.rowIndex++
-		if !le.match {
-			continue
-		}
 		if d.skipPending && d.rowIndex <= d.skip {
 			// Delivered before the restart; still counted, so ids and order stay the same.
 			d.countOrder(le.layout.Table, op, re, i, le.layout)
