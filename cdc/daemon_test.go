@@ -246,6 +246,41 @@ func TestStopAt(t *testing.T) {
 	require.Len(t, evs, 2, "the row inserted after --stop-at is not streamed")
 }
 
+// TestStartPositions: --start latest and --start gtid:SET.
+func TestStartPositions(t *testing.T) {
+	t.Parallel()
+	t.Run("latest", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.db.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
+		cfg := h.config()
+		cfg.Start = "latest"
+		d := startDaemon(t, cfg)
+		require.Eventually(t, func() bool { _, err := os.Stat(h.checkpoint); return err == nil }, 30*time.Second, 20*time.Millisecond)
+		h.db.Exec(t, "INSERT INTO t VALUES (2)")
+		evs := waitFileEvents(t, h.out, 1, 30*time.Second)
+		require.NoError(t, d.stop(t))
+		require.Equal(t, "2", evs[0].val("after", "id"), "what was there before the start is not streamed")
+		require.Len(t, readFileEvents(t, h.out), 1)
+	})
+	t.Run("gtid", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		h.db.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
+		var gtid string
+		require.NoError(t, h.db.DB.QueryRow("SELECT @@gtid_binlog_pos").Scan(&gtid))
+		h.db.Exec(t, "INSERT INTO t VALUES (2)")
+		stop := testenv.StartAt(t, h.db.DB)
+		cfg := h.config()
+		cfg.Start = "gtid:" + gtid
+		cfg.StopAt = stop
+		require.NoError(t, startDaemon(t, cfg).wait(t, 60*time.Second))
+		evs := readFileEvents(t, h.out)
+		require.Len(t, evs, 1)
+		require.Equal(t, "2", evs[0].val("after", "id"))
+	})
+}
+
 // TestReconnectsWithoutLossOrDuplicates cuts the binlog connection again and again while
 // transactions are written: every change arrives once.
 func TestReconnectsWithoutLossOrDuplicates(t *testing.T) {
@@ -266,8 +301,15 @@ func TestReconnectsWithoutLossOrDuplicates(t *testing.T) {
 			vals = append(vals, fmt.Sprintf("(%d, REPEAT('x', 90))", i*rowsPerTx+r))
 		}
 		h.db.Exec(t, "INSERT INTO t VALUES "+strings.Join(vals, ","))
-		if i%5 == 2 {
+		switch i % 10 {
+		case 2:
 			proxy.Cut()
+		case 6:
+			// The source is "down" for a while: connections are refused, then it is back.
+			proxy.Refuse(true)
+			proxy.Cut()
+			time.Sleep(700 * time.Millisecond)
+			proxy.Refuse(false)
 		}
 	}
 	waitFileEvents(t, h.out, 1+txs*rowsPerTx, 60*time.Second)
@@ -342,8 +384,10 @@ func TestConfigFileAndEnvironment(t *testing.T) {
 	h.db.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
 	stop := testenv.StartAt(t, h.db.DB)
 	conf := filepath.Join(h.dir, "strangler.yaml")
+	// A bare go-sql-driver DSN works as well as the mysql:// form.
+	bare := strings.TrimPrefix(h.db.Root, "mysql://")
 	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf("source: %q\nserver-id: %d\ninclude:\n  - %s.*\nsink: file:%s\ncheckpoint: file:%s\n",
-		h.db.Root, h.serverID, h.db.Name, h.out, h.checkpoint)), 0o644))
+		bare, h.serverID, h.db.Name, h.out, h.checkpoint)), 0o644))
 	code, out := testenv.RunStrangler(t, 60*time.Second, []string{"STRANGLER_START=" + h.start, "STRANGLER_STOP_AT=" + stop}, "cdc", "run", "--config", conf)
 	require.Equal(t, 0, code, out)
 	require.Len(t, readFileEvents(t, h.out), 1)

@@ -2,6 +2,7 @@ package cdc_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strangler/strangler/cdc/binlog"
+	"github.com/strangler/strangler/cdc/checkpoint"
 	"github.com/strangler/strangler/internal/testenv"
 )
 
@@ -128,8 +131,11 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	h.db.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)", "CREATE TABLE big (id INT PRIMARY KEY, v INT NOT NULL, pad CHAR(100))")
 	upstream := testenv.KinesisEndpoint(t)
 	stream := testenv.NewStream(t, 2)
-	args := h.args("--sink", "kinesis", "--stream", stream, "--kinesis-endpoint", upstream, "--region", "us-east-1")
-	start := func() *testenv.Process { return testenv.StartStrangler(t, nil, args...) }
+	// The endpoint comes from the SDK's own variable, as users of LocalStack set it.
+	args := h.args("--sink", "kinesis", "--stream", stream, "--region", "us-east-1")
+	start := func() *testenv.Process {
+		return testenv.StartStrangler(t, []string{"AWS_ENDPOINT_URL_KINESIS=" + upstream}, args...)
+	}
 
 	const rows, versions, bigRows = 20, 40, 20000
 	var wg sync.WaitGroup
@@ -297,4 +303,52 @@ func TestMetricsAndHealth(t *testing.T) {
 		require.Contains(t, body, m)
 	}
 	require.NoError(t, d.stop(t))
+}
+
+// TestSinkFailuresStopTheDaemonAndKeepTheCheckpoint: when Kinesis keeps refusing
+// (retries run out) or refuses for good (no such stream), the daemon stops with an error
+// that says so, and the checkpoint does not move past what was delivered.
+func TestSinkFailuresStopTheDaemonAndKeepTheCheckpoint(t *testing.T) {
+	t.Parallel()
+	upstream := testenv.KinesisEndpoint(t)
+	tests := []struct {
+		name   string
+		faults testenv.KinesisFaults
+		stream func(t *testing.T) string
+		want   []string
+	}{
+		{"retries run out", testenv.KinesisFaults{FailAllCode: "ProvisionedThroughputExceededException"},
+			func(t *testing.T) string { return testenv.NewStream(t, 1) }, []string{"ProvisionedThroughputExceeded", "--sink-retry-timeout"}},
+		{"stream missing", testenv.KinesisFaults{},
+			func(t *testing.T) string { return "no-such-stream-" + testenv.UniqueName("x") }, []string{"ResourceNotFound", "no-such-stream"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			h.db.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY)")
+			proxy := testenv.NewKinesisFaultProxy(t, upstream)
+			proxy.SetFaults(tt.faults)
+			cfg := h.config()
+			cfg.Sink, cfg.Stream, cfg.KinesisEndpoint, cfg.Region = "kinesis", tt.stream(t), proxy.URL(), "us-east-1"
+			cfg.SinkRetryTime = 3 * time.Second
+			d := startDaemon(t, cfg)
+			h.db.Exec(t, "INSERT INTO t VALUES (1), (2)")
+			file, pos := testenv.MasterPosition(t, h.db.DB)
+			err := d.wait(t, 60*time.Second)
+			require.Error(t, err)
+			for _, w := range tt.want {
+				require.Contains(t, err.Error(), w)
+			}
+			// The checkpoint may pass other transactions (other tests' tables, DDL), never
+			// the undelivered insert, which ends before the position read after it.
+			st, serr := checkpoint.NewFileStore(h.checkpoint)
+			require.NoError(t, serr)
+			cp, lerr := st.Load(context.Background())
+			require.NoError(t, lerr)
+			require.NotNil(t, cp)
+			require.Zero(t, cp.Resume.Skip, "the checkpoint did not move into the undelivered transaction")
+			require.Negative(t, binlog.Compare(cp.Resume.Position, binlog.Position{File: file, Pos: pos}), "the checkpoint stays before the undelivered insert")
+		})
+	}
 }
