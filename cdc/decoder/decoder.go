@@ -191,6 +191,9 @@ func (d *Decoder) query(ev *binlog.Event, q *replication.QueryEvent) error {
 			names = append(names, *t.NewName)
 		}
 	}
+	for _, db := range applied.Databases {
+		names = append(names, schema.TableName{DB: db})
+	}
 	if len(names) > 0 && !d.anyTracked(names...) {
 		// The daemon keeps the history of the databases it streams only: those are the
 		// ones loaded at its start.

@@ -16,9 +16,13 @@ var (
 	buildOut  []byte
 )
 
-// StranglerBinary builds cmd/strangler once per test process (with -race when the tests
-// run with it) and returns the path of the binary. Tests that kill the daemon with SIGKILL
-// run this real binary as a child process.
+// StranglerBinary builds cmd/strangler once per test process and returns the path of the
+// binary. Tests that kill the daemon with SIGKILL run this real binary as a child process.
+//
+// It is built without the race detector even when the tests run with -race: a race-built
+// daemon parses the binlog about 20 times slower, and on a server shared by many tests it
+// falls minutes behind. The same code runs in-process, under -race, in the other tests.
+// STRANGLER_TEST_RACE_BINARY=1 builds it with -race anyway.
 func StranglerBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -29,7 +33,7 @@ func StranglerBinary(t testing.TB) string {
 		}
 		buildPath = filepath.Join(dir, "strangler")
 		args := []string{"build", "-o", buildPath}
-		if raceEnabled {
+		if raceEnabled && os.Getenv("STRANGLER_TEST_RACE_BINARY") == "1" {
 			args = append(args, "-race")
 		}
 		args = append(args, "./cmd/strangler")
