@@ -304,7 +304,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	}, 10*time.Second, 100*time.Millisecond)
 	_, body := get("/metrics")
 	for _, m := range []string{"strangler_cdc_sink_records_total 4", "strangler_cdc_sink_request_seconds_bucket", "strangler_cdc_source_lag_seconds",
-		"strangler_cdc_source_lag_bytes", "strangler_cdc_checkpoint_timestamp_seconds", `strangler_cdc_sink_retries_total{reason="throttled"} 0`,
+		"strangler_cdc_source_lag_bytes", "strangler_cdc_checkpoint_timestamp_seconds", "strangler_cdc_checkpoint_age_seconds", `strangler_cdc_sink_retries_total{reason="throttled"} 0`,
 		"strangler_cdc_sink_throttles_total", "strangler_cdc_info", "strangler_cdc_transactions_total"} {
 		require.Contains(t, body, m)
 	}

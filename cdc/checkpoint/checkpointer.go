@@ -234,8 +234,7 @@ func (c *Checkpointer) Save(ctx context.Context) error {
 		return fmt.Errorf("save checkpoint %s to %s: %w", cp.Resume, c.store, err)
 	}
 	c.saved = reached
-	c.m.CheckpointSaves.Inc()
-	c.m.CheckpointTime.Set(float64(cp.SavedAt.UnixNano()) / 1e9)
+	c.m.CheckpointSaved(cp.SavedAt)
 	c.log.Debug("checkpoint saved", "resume", cp.Resume.String())
 	return nil
 }

@@ -3,7 +3,12 @@
 // own.
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the daemon's instruments, all named strangler_cdc_*.
 type Metrics struct {
@@ -24,6 +29,15 @@ type Metrics struct {
 	CheckpointTime   prometheus.Gauge       // unix time of the last checkpoint written
 	Transactions     prometheus.Counter     // transactions read from the binlog
 	Info             *prometheus.GaugeVec   // 1, labelled with version and flavor
+
+	lastSave atomic.Int64 // unix nanoseconds of the last checkpoint written, for the age gauge
+}
+
+// CheckpointSaved records that a checkpoint was written at t.
+func (m *Metrics) CheckpointSaved(t time.Time) {
+	m.CheckpointSaves.Inc()
+	m.CheckpointTime.Set(float64(t.UnixNano()) / 1e9)
+	m.lastSave.Store(t.UnixNano())
 }
 
 // New creates the metrics and registers them with reg.
@@ -82,6 +96,16 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "strangler_cdc_info", Help: "Always 1; labels say which build and source flavor run.",
 		}, []string{"version", "flavor"}),
 	}
+	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "strangler_cdc_checkpoint_age_seconds", Help: "Seconds since the last checkpoint was written; -1 before the first.",
+	}, func() float64 {
+		last := m.lastSave.Load()
+		if last == 0 {
+			return -1
+		}
+		return time.Since(time.Unix(0, last)).Seconds()
+	})
+	reg.MustRegister(age)
 	for _, reason := range []string{"throttled", "failed_entry", "transient"} {
 		m.SinkRetries.WithLabelValues(reason) // shown at 0 before the first retry
 	}
