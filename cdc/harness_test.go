@@ -179,7 +179,7 @@ func newHarness(t *testing.T) *harness {
 		t: t, db: db, dir: dir,
 		out:        filepath.Join(dir, "events.jsonl"),
 		checkpoint: filepath.Join(dir, "checkpoint.json"),
-		start:      testenv.StartAt(t, db.DB),
+		start:      testenv.FreshStart(t, db.DB),
 		serverID:   testenv.RandomServerID(),
 	}
 }

@@ -1,0 +1,86 @@
+package sink
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strangler/strangler/cdc/metrics"
+)
+
+type acks struct {
+	mu   sync.Mutex
+	seqs []uint64
+}
+
+func (a *acks) Ack(seq uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seqs = append(a.seqs, seq)
+}
+
+func (a *acks) got() []uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]uint64(nil), a.seqs...)
+}
+
+func TestFileSinkAcknowledgesWhatIsOnDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out", "events.jsonl")
+	a := &acks{}
+	s, err := NewFileSink(path, a, metrics.Discard(), 10*time.Millisecond)
+	require.NoError(t, err)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for i := uint64(1); i <= 100; i++ {
+		require.NoError(t, s.Put(ctx, &Record{Seq: i, Data: []byte(`{"n":` + string(rune('0'+i%10)) + `}`)}))
+	}
+	s.Close()
+	require.NoError(t, <-done)
+	require.Len(t, a.got(), 100)
+	for i, seq := range a.got() {
+		require.Equal(t, uint64(i+1), seq, "acknowledged in order")
+	}
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		n++
+	}
+	require.Equal(t, 100, n, "one line per record")
+}
+
+func TestFileSinkAppends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte("{\"old\":1}\n"), 0o644))
+	a := &acks{}
+	s, err := NewFileSink(path, a, metrics.Discard(), time.Millisecond)
+	require.NoError(t, err)
+	go func() { _ = s.Run(context.Background()) }()
+	require.NoError(t, s.Put(context.Background(), &Record{Seq: 1, Data: []byte(`{"new":1}`)}))
+	s.Close()
+	require.Eventually(t, func() bool { return len(a.got()) == 1 }, 5*time.Second, time.Millisecond)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "{\"old\":1}\n{\"new\":1}\n", string(b))
+}
+
+func TestDiscardSink(t *testing.T) {
+	a := &acks{}
+	s := NewDiscardSink(a, metrics.Discard())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	require.NoError(t, s.Put(context.Background(), &Record{Seq: 7}))
+	s.Close()
+	require.NoError(t, <-done)
+	require.Equal(t, []uint64{7}, a.got())
+}
