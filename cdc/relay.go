@@ -31,6 +31,7 @@ type relay struct {
 	env     string // version for source.version
 	routers []Router
 	seq     uint64
+	size    int // size of the last encoded event: the next buffer's capacity, so it rarely grows
 	stopAt  *binlog.Position
 	stop    func()
 	stopped bool
@@ -64,10 +65,12 @@ func (r *relay) relay(ctx context.Context, it decoder.Item) error {
 		rec.Seq = r.seq
 		return r.sink.Put(ctx, rec)
 	}
+	data := c.AppendJSON(make([]byte, 0, r.size+r.size/8+64), env)
+	r.size = len(data)
 	rec := &sink.Record{
 		Seq:          r.seq,
 		PartitionKey: c.PartitionKey(),
-		Data:         c.AppendJSON(make([]byte, 0, 512), env),
+		Data:         data,
 		DB:           c.DB,
 		Table:        c.Table,
 		Op:           c.Op.String(),

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -14,34 +13,47 @@ import (
 )
 
 // WriterSink writes one JSON event per line to a writer (stdout) or a file. Records are
-// acknowledged once flushed, and for a file once fsynced: a crash loses nothing that was
-// acknowledged.
+// acknowledged once written, and for a file once fsynced: a crash loses nothing that was
+// acknowledged. Writing and fsyncing happen in Run, off the pipeline's path: Put fills
+// one buffer while Run writes out the previous ones, in order.
 type WriterSink struct {
 	name   string
-	w      *bufio.Writer
+	w      io.Writer
 	file   *os.File // non-nil for file sinks: fsynced before acknowledging
 	acker  Acker
 	m      *metrics.Metrics
 	linger time.Duration
 
-	mu      sync.Mutex
-	pending []*Record // written to w, not yet flushed
-	bytes   int
-	closed  bool
-	err     error
-	wake    chan struct{}
-	done    chan struct{}
+	mu     sync.Mutex
+	cur    *batch   // being filled by Put
+	queue  []*batch // full buffers waiting for Run, in order
+	closed bool
+	err    error
+
+	wake  chan struct{} // tells Run a buffer is queued
+	slots chan struct{} // bounds the queued buffers: Put waits when Run is behind
+	done  chan struct{} // closed when Run has stopped
 }
 
-const writerFlushBytes = 1 << 20
+// batch is a buffer of lines and the records they belong to.
+type batch struct {
+	buf  []byte
+	recs []*Record
+}
 
-// NewWriterSink returns a sink writing to w. Flushes happen every linger, and whenever a
-// megabyte is buffered.
+const (
+	writerFlushBytes = 1 << 20
+	writerQueued     = 2
+)
+
+// NewWriterSink returns a sink writing to w. A buffer is written out when it holds a
+// megabyte, or after linger.
 func NewWriterSink(name string, w io.Writer, acker Acker, m *metrics.Metrics, linger time.Duration) *WriterSink {
 	if linger <= 0 {
 		linger = 50 * time.Millisecond
 	}
-	return &WriterSink{name: name, w: bufio.NewWriterSize(w, writerFlushBytes+64<<10), acker: acker, m: m, linger: linger, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &WriterSink{name: name, w: w, acker: acker, m: m, linger: linger, cur: newBatch(),
+		wake: make(chan struct{}, 1), slots: make(chan struct{}, writerQueued), done: make(chan struct{})}
 }
 
 // NewFileSink returns a sink appending to the file at path (created with its directory).
@@ -58,50 +70,88 @@ func NewFileSink(path string, acker Acker, m *metrics.Metrics, linger time.Durat
 	return s, nil
 }
 
+func newBatch() *batch { return &batch{buf: make([]byte, 0, writerFlushBytes+64<<10)} }
+
 func (s *WriterSink) Put(ctx context.Context, r *Record) error {
+	s.mu.Lock()
+	if s.err != nil {
+		err := s.err
+		s.mu.Unlock()
+		return err
+	}
+	b := s.cur
+	b.buf = append(b.buf, r.Data...)
+	b.buf = append(b.buf, '\n')
+	b.recs = append(b.recs, r)
+	if len(b.buf) < writerFlushBytes {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	// A full buffer waits for a slot (Run releases one per queued buffer written): Put
+	// blocks while Run is that far behind. Put has one caller, so nothing is appended
+	// meanwhile.
+	select {
+	case s.slots <- struct{}{}:
+	case <-s.done:
+		return s.stopErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.Lock()
+	queued := s.cur == b // else Run took it while it lingered
+	if queued {
+		// Queued under the lock, so the order of buffers is the order of records.
+		s.queue = append(s.queue, b)
+		s.cur = newBatch()
+	}
+	s.mu.Unlock()
+	if !queued {
+		<-s.slots
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *WriterSink) stopErr() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	if _, err := s.w.Write(r.Data); err != nil {
-		s.err = fmt.Errorf("write to %s: %w", s.name, err)
-		return s.err
-	}
-	if err := s.w.WriteByte('\n'); err != nil {
-		s.err = fmt.Errorf("write to %s: %w", s.name, err)
-		return s.err
-	}
-	s.pending = append(s.pending, r)
-	s.bytes += len(r.Data) + 1
-	if s.bytes >= writerFlushBytes {
-		s.flushLocked()
-	}
-	return s.err
+	return fmt.Errorf("%s: stopped", s.name)
 }
 
-func (s *WriterSink) flushLocked() {
-	if len(s.pending) == 0 || s.err != nil {
-		return
+// take removes the queued buffers and, when all is true, the partly filled one too.
+func (s *WriterSink) take(all bool) (queued []*batch, partial *batch, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	queued, s.queue = s.queue, nil
+	if all && len(s.cur.recs) > 0 {
+		partial, s.cur = s.cur, newBatch()
 	}
+	return queued, partial, s.closed
+}
+
+func (s *WriterSink) write(b *batch) error {
 	start := time.Now()
-	err := s.w.Flush()
+	_, err := s.w.Write(b.buf)
 	if err == nil && s.file != nil {
 		err = s.file.Sync()
 	}
 	if err != nil {
-		s.err = fmt.Errorf("flush %s: %w", s.name, err)
-		return
+		return fmt.Errorf("write to %s: %w", s.name, err)
 	}
 	s.m.SinkLatency.Observe(time.Since(start).Seconds())
-	for _, r := range s.pending {
+	for _, r := range b.recs {
 		s.acker.Ack(r.Seq)
 	}
-	s.m.SinkRecords.Add(float64(len(s.pending)))
-	s.m.SinkBytes.Add(float64(s.bytes))
-	clear(s.pending)
-	s.pending = s.pending[:0]
-	s.bytes = 0
+	s.m.SinkRecords.Add(float64(len(b.recs)))
+	s.m.SinkBytes.Add(float64(len(b.buf)))
+	return nil
 }
 
 func (s *WriterSink) Close() {
@@ -114,29 +164,46 @@ func (s *WriterSink) Close() {
 	}
 }
 
-func (s *WriterSink) Run(ctx context.Context) error {
-	t := time.NewTicker(s.linger)
-	defer t.Stop()
+func (s *WriterSink) Run(ctx context.Context) (err error) {
 	defer func() {
+		s.mu.Lock()
+		if s.err == nil && err != nil {
+			s.err = err
+		}
+		s.mu.Unlock()
+		close(s.done)
 		if s.file != nil {
 			_ = s.file.Close()
 		}
 	}()
+	t := time.NewTicker(s.linger)
+	defer t.Stop()
 	for {
+		lingered := false
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
 		case <-s.wake:
+		case <-t.C:
+			lingered = true
 		}
 		s.mu.Lock()
-		s.flushLocked()
-		closed, err := s.closed, s.err
+		closing := s.closed
 		s.mu.Unlock()
-		if err != nil {
-			return err
+		queued, partial, closed := s.take(lingered || closing)
+		for _, b := range queued {
+			if err := s.write(b); err != nil {
+				return err
+			}
+			<-s.slots
 		}
-		if closed {
+		if partial != nil {
+			if err := s.write(partial); err != nil {
+				return err
+			}
+		}
+		if closed && closing {
+			// Everything Put before Close is written: Close comes after the last Put.
 			return nil
 		}
 	}

@@ -3,8 +3,10 @@ package sink
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,4 +85,42 @@ func TestDiscardSink(t *testing.T) {
 	s.Close()
 	require.NoError(t, <-done)
 	require.Equal(t, []uint64{7}, a.got())
+}
+
+// TestFileSinkKeepsOrderAcrossBuffers writes several megabytes, so that full buffers are
+// handed to Run while it also writes out lingering partial ones: lines and
+// acknowledgements must stay in record order.
+func TestFileSinkKeepsOrderAcrossBuffers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	a := &acks{}
+	s, err := NewFileSink(path, a, metrics.Discard(), time.Millisecond)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	pad := strings.Repeat("x", 900)
+	const n = 5000 // about 4.5 MiB
+	for i := 1; i <= n; i++ {
+		require.NoError(t, s.Put(context.Background(), &Record{Seq: uint64(i), Data: []byte(fmt.Sprintf(`{"n":%d,"pad":"%s"}`, i, pad))}))
+		if i%700 == 0 {
+			time.Sleep(2 * time.Millisecond) // let a linger flush take a partial buffer
+		}
+	}
+	s.Close()
+	require.NoError(t, <-done)
+	got := a.got()
+	require.Len(t, got, n)
+	for i, seq := range got {
+		require.Equal(t, uint64(i+1), seq)
+	}
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 4096), 4096)
+	i := 0
+	for sc.Scan() {
+		i++
+		require.True(t, strings.HasPrefix(sc.Text(), fmt.Sprintf(`{"n":%d,`, i)), "line %d", i)
+	}
+	require.Equal(t, n, i)
 }
