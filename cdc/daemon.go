@@ -113,9 +113,11 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	if strings.HasPrefix(cfg.Checkpoint, "mysql://") {
-		// The checkpoint table's own writes must not feed the stream.
+		// The checkpoint table's own writes must not feed the stream (other tables of
+		// the toolkit in that database, an outbox for one, may well be streamed).
 		if c, err := dburl.ParseMySQL(cfg.Checkpoint); err == nil {
-			d.filter.Exclude(c.DBName, cfg.TablePrefix+"*")
+			d.filter.Exclude(c.DBName, cfg.TablePrefix+"cdc_checkpoints")
+			d.filter.Exclude(c.DBName, cfg.TablePrefix+"schema_migrations")
 		}
 	}
 	if cfg.ResetCheckpoint {

@@ -83,7 +83,7 @@ kinesis_up() {
   fi
   mkdir -p "$dir"
   log "starting kinesalite on 127.0.0.1:$KINESIS_PORT"
-  nohup "$tools/node_modules/.bin/kinesalite" --host 127.0.0.1 --port "$KINESIS_PORT" \
+  nohup node "$tools/serve.js" --host 127.0.0.1 --port "$KINESIS_PORT" \
     --createStreamMs 5 --deleteStreamMs 5 --updateStreamMs 5 --shardLimit 1000 \
     >"$dir/kinesalite.log" 2>&1 &
   echo $! >"$dir/pid"

@@ -79,6 +79,15 @@ SIGTERM or SIGINT stop it cleanly: what was read is delivered and checkpointed, 
 	f.DurationVar(&c.SourceRetryTimeout, "source-retry-timeout", 0, "give up reconnecting to the source after this long; 0 retries forever")
 	f.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "on SIGTERM, how long to wait for the sink to deliver what was read")
 	f.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /readyz on this address, e.g. :9090")
+	var outboxTables []string
+	f.StringArrayVar(&outboxTables, "outbox", nil, outboxFlagHelp)
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := addOutboxRouters(&c, outboxTables); err != nil {
+			return err
+		}
+		return run(cmd, args)
+	}
 	return cmd
 }
 

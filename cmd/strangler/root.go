@@ -49,7 +49,7 @@ after mysql://) and postgres://user:pass@host:port/db.`,
 	pf.StringVar(&g.config, "config", os.Getenv("STRANGLER_CONFIG"), "YAML file of settings named like the flags (env STRANGLER_CONFIG)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newCDCCommand(g), newStreamCommand(), newMigrateCommand(g), newCompareCommand(g), newCompensateCommand(g), newVersionCommand())
+	root.AddCommand(newCDCCommand(g), newStreamCommand(), newMigrateCommand(g), newCompareCommand(g), newCompensateCommand(g), newDualwriteCommand(g), newOutboxCommand(g), newVersionCommand())
 	return root
 }
 

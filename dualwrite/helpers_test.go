@@ -1,0 +1,345 @@
+package dualwrite_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/strangler/strangler/cdc/metrics"
+	"github.com/strangler/strangler/cdc/sink"
+	kinesissink "github.com/strangler/strangler/cdc/sink/kinesis"
+	"github.com/strangler/strangler/dualwrite"
+	"github.com/strangler/strangler/dualwrite/event"
+	"github.com/strangler/strangler/dualwrite/outbox"
+	"github.com/strangler/strangler/dualwrite/target"
+	"github.com/strangler/strangler/internal/dburl"
+	"github.com/strangler/strangler/internal/kinesisclient"
+	"github.com/strangler/strangler/internal/testenv"
+	"github.com/strangler/strangler/migrations"
+)
+
+func TestMain(m *testing.M) {
+	testenv.UseLocalAWSEnv() // tests run in parallel: no t.Setenv
+	os.Exit(m.Run())
+}
+
+const prefix = "dw_"
+
+// fixture is one test's legacy database (with the toolkit's tables and a legacy table
+// items) and, on demand, a Kinesis stream.
+type fixture struct {
+	t        *testing.T
+	db       *testenv.MySQLDatabase
+	endpoint string
+	stream   string
+	kc       *kinesis.Client
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db := testenv.NewMySQLDatabase(t)
+	m, err := migrations.New(db.DB, prefix)
+	require.NoError(t, err)
+	_, err = m.Up(context.Background())
+	require.NoError(t, err)
+	db.Exec(t,
+		"CREATE TABLE items (id VARCHAR(64) PRIMARY KEY, aggregate VARCHAR(32) NOT NULL, n INT NOT NULL)",
+		"CREATE TABLE counters (aggregate VARCHAR(32) PRIMARY KEY, n INT NOT NULL)",
+	)
+	return &fixture{t: t, db: db}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// withStream creates the fixture's stream (shards shards).
+func (f *fixture) withStream(shards int) *fixture {
+	f.endpoint = testenv.KinesisEndpoint(f.t)
+	f.stream = testenv.NewStream(f.t, shards)
+	f.kc = testenv.KinesisClient(f.t, f.endpoint)
+	return f
+}
+
+func kinesisClient(t *testing.T, endpoint string) *kinesis.Client {
+	c, err := kinesisclient.New(context.Background(), kinesisclient.Options{Endpoint: endpoint, Region: "us-east-1", MaxAttempts: 1, HTTPTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	return c
+}
+
+// kinesisTarget is a Kinesis target on the fixture's stream, through endpoint (the
+// stream's server, or a fault proxy in front of it).
+func (f *fixture) kinesisTarget(endpoint string) *target.Kinesis {
+	k, err := target.NewKinesis(target.KinesisOptions{Client: kinesisClient(f.t, endpoint), Stream: f.stream, MaxRetryTime: time.Minute, Logger: testLogger(f.t)})
+	require.NoError(f.t, err)
+	f.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = k.Close(ctx)
+	})
+	return k
+}
+
+func (f *fixture) writer(cfg dualwrite.Config) *dualwrite.Writer {
+	cfg.TablePrefix = prefix
+	// Timeouts a loaded machine does not reach, unless a test sets its own.
+	if cfg.MirrorTimeout == 0 {
+		cfg.MirrorTimeout = 30 * time.Second
+	}
+	if cfg.ShadowTimeout == 0 {
+		cfg.ShadowTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(f.t)
+	}
+	w, err := dualwrite.New(context.Background(), f.db.DB, cfg)
+	require.NoError(f.t, err)
+	f.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = w.Close(ctx)
+	})
+	return w
+}
+
+// item is a committed legacy write.
+type item struct {
+	ID, Aggregate string
+	N             int
+}
+
+func (f *fixture) committed() []item {
+	rows, err := f.db.DB.Query("SELECT id, aggregate, n FROM items ORDER BY aggregate, n")
+	require.NoError(f.t, err)
+	defer rows.Close()
+	var out []item
+	for rows.Next() {
+		var it item
+		require.NoError(f.t, rows.Scan(&it.ID, &it.Aggregate, &it.N))
+		out = append(out, it)
+	}
+	return out
+}
+
+func (f *fixture) count(q string, args ...any) int {
+	var n int
+	require.NoError(f.t, f.db.DB.QueryRow(q, args...).Scan(&n))
+	return n
+}
+
+// writeItem is a legacy write: the item row, the aggregate's counter (which serialises
+// an aggregate's writes, as a real aggregate row does), and its event. fail makes the
+// write fail after its statements.
+func writeItem(id, agg string, fail bool) dualwrite.TxFunc {
+	return func(ctx context.Context, tx *sql.Tx) ([]dualwrite.Event, error) {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO counters (aggregate, n) VALUES (?, 1) ON DUPLICATE KEY UPDATE n = n + 1", agg); err != nil {
+			return nil, err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT n FROM counters WHERE aggregate = ?", agg).Scan(&n); err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO items (id, aggregate, n) VALUES (?, ?, ?)", id, agg, n); err != nil {
+			return nil, err
+		}
+		if fail {
+			return nil, fmt.Errorf("the legacy write of %s failed", id)
+		}
+		payload, _ := json.Marshal(map[string]any{"n": n})
+		return []dualwrite.Event{{ID: id, Type: "ItemAdded", AggregateType: "item", AggregateID: agg, Payload: payload,
+			Headers: map[string]string{"trace-id": "t-" + id}}}, nil
+	}
+}
+
+// streamed is an event read back from the stream.
+type streamed struct {
+	ev  event.Event
+	src *event.Source
+	pk  string
+}
+
+// readAll reads everything on the fixture's stream, shard by shard.
+func (f *fixture) readAll() []streamed {
+	recs := testenv.ReadStream(f.t, f.kc, f.stream, math.MaxInt32, 300*time.Millisecond)
+	out := make([]streamed, 0, len(recs))
+	for _, r := range recs {
+		ev, src, err := event.Unmarshal(r.Data)
+		require.NoError(f.t, err, "%s", r.Data)
+		require.Equal(f.t, ev.PartitionKey(), r.PartitionKey)
+		out = append(out, streamed{ev: ev, src: src, pk: r.PartitionKey})
+	}
+	return out
+}
+
+// verdict is what checkStream found.
+type verdict struct {
+	delivered   map[string]bool // committed writes found on the stream
+	compensated map[string]bool // event ids with a compensation on the stream
+	duplicates  int
+}
+
+// checkStream checks the invariant: the stream's events, deduplicated by id, are exactly
+// the committed writes (apart from events compensated on the stream), each aggregate's in
+// commit order (n), and every event on the stream whose write did not commit is
+// compensated. Compensations undo by id wherever they are, as consumers must treat them.
+func checkStream(t *testing.T, committed []item, evs []streamed) verdict {
+	t.Helper()
+	v := verdict{delivered: map[string]bool{}, compensated: map[string]bool{}}
+	seen := map[string]bool{}
+	var firsts []event.Event
+	for _, s := range evs {
+		if s.ev.Compensates != "" {
+			require.Equal(t, event.CompensationType, s.ev.Type)
+			require.Equal(t, event.CompensationID(s.ev.Compensates), s.ev.ID, "compensation ids derive from the event's")
+			v.compensated[s.ev.Compensates] = true
+			continue
+		}
+		if seen[s.ev.ID] {
+			v.duplicates++
+			continue
+		}
+		seen[s.ev.ID] = true
+		firsts = append(firsts, s.ev)
+	}
+	byID := map[string]item{}
+	for _, it := range committed {
+		byID[it.ID] = it
+		require.True(t, seen[it.ID], "committed write %s (%s #%d) is not on the stream", it.ID, it.Aggregate, it.N)
+		require.False(t, v.compensated[it.ID], "committed write %s was compensated", it.ID)
+		v.delivered[it.ID] = true
+	}
+	lastN := map[string]int{}
+	for _, e := range firsts {
+		it, ok := byID[e.ID]
+		if !ok {
+			require.True(t, v.compensated[e.ID], "event %s is on the stream, its write did not commit, and it has no compensation", e.ID)
+			continue
+		}
+		require.Equal(t, it.Aggregate, e.AggregateID, "event %s", e.ID)
+		var p struct{ N int }
+		require.NoError(t, json.Unmarshal(e.Payload, &p))
+		require.Equal(t, it.N, p.N, "event %s carries its write's n", e.ID)
+		if prev, ok := lastN[it.Aggregate]; ok {
+			require.Greater(t, it.N, prev, "aggregate %s: event %s (#%d) came after #%d", it.Aggregate, e.ID, it.N, prev)
+		}
+		lastN[it.Aggregate] = it.N
+	}
+	return v
+}
+
+// relaySink is the relay's Kinesis sink on the fixture's stream.
+func (f *fixture) relaySink(endpoint string) func(sink.Acker) (sink.Sink, error) {
+	c := kinesisClient(f.t, endpoint)
+	return func(a sink.Acker) (sink.Sink, error) {
+		return kinesissink.New(c, kinesissink.Options{Stream: f.stream, Linger: 5 * time.Millisecond, MaxRetryTime: time.Minute}, a, metrics.Discard(), testLogger(f.t))
+	}
+}
+
+// startRelay runs an outbox relay until the returned stop is called.
+func (f *fixture) startRelay(cfg outbox.RelayConfig) (stop func() error) {
+	cfg.DB, cfg.TablePrefix = f.db.DB, prefix
+	if cfg.NewSink == nil {
+		cfg.NewSink = f.relaySink(f.endpoint)
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 20 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(f.t)
+	}
+	r, err := outbox.NewRelay(cfg)
+	require.NoError(f.t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	var err2 error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err2 = <-done:
+			case <-time.After(30 * time.Second):
+				err2 = fmt.Errorf("relay did not stop")
+			}
+		})
+		return err2
+	}
+	f.t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// outboxRows counts rows left in the outbox.
+func (f *fixture) outboxRows() int { return f.count("SELECT COUNT(*) FROM " + prefix + "outbox") }
+
+// addrThrough returns the database's address with its host:port replaced by hostport
+// (a proxy in front of the server).
+func (f *fixture) addrThrough(hostport string) string {
+	cfg, err := dburl.ParseMySQL(f.db.Addr)
+	require.NoError(f.t, err)
+	cfg.Addr = hostport
+	return "mysql://" + cfg.FormatDSN()
+}
+
+func (f *fixture) serverAddr() string {
+	cfg, err := dburl.ParseMySQL(f.db.Addr)
+	require.NoError(f.t, err)
+	return cfg.Addr
+}
+
+func openDB(t *testing.T, addr string) *sql.DB {
+	return testenv.OpenMySQL(t, addr)
+}
+
+func ids(evs []streamed) []string {
+	var out []string
+	for _, s := range evs {
+		out = append(out, s.ev.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// gauge reads a gauge's value.
+func gauge(t *testing.T, g prometheus.Gauge) float64 {
+	var m dto.Metric
+	require.NoError(t, g.Write(&m))
+	return m.GetGauge().GetValue()
+}
+
+// errInvalidConn is the driver's error for a connection lost mid-command.
+func errInvalidConn() error { return mysql.ErrInvalidConn }

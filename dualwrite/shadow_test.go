@@ -1,0 +1,142 @@
+package dualwrite_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strangler/strangler/dualwrite"
+	"github.com/strangler/strangler/dualwrite/shadow"
+	"github.com/strangler/strangler/dualwrite/target"
+)
+
+// TestShadowToKinesis: concurrent shadowed writes (some failing) reach the stream after
+// the fact: exactly the committed ones, each aggregate's in commit order, no failure
+// recorded.
+func TestShadowToKinesis(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t).withStream(2)
+	// A timeout no loaded machine reaches: this test is about order and exactness.
+	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: f.kinesisTarget(f.endpoint), ShadowWorkers: 3, ShadowTimeout: time.Minute})
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 12; i++ {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				err := w.Do(context.Background(), writeItem(id, fmt.Sprintf("a%d", (g+i)%4), i%6 == 5))
+				if (err != nil) != (i%6 == 5) {
+					errs <- fmt.Errorf("%s: %v", id, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, w.Close(ctx), "Close drains the queue")
+	committed := f.committed()
+	require.Len(t, committed, 6*10)
+	v := checkStream(t, committed, f.readAll())
+	require.Empty(t, v.compensated)
+	require.Zero(t, f.count("SELECT COUNT(*) FROM "+prefix+"shadow_failures"))
+}
+
+// TestShadowTargetDownNeverFailsTheWrite: with the new service hanging, every legacy
+// write still commits and returns at once; the failed mirrors are recorded with enough to
+// reconcile them, and ReadFailures/MarkResolved serve the comparator.
+func TestShadowTargetDownNeverFailsTheWrite(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); hang.Close() })
+	tgt, err := target.NewHTTP(target.HTTPOptions{URL: hang.URL})
+	require.NoError(t, err)
+	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: tgt, ShadowTimeout: 3 * time.Second, ShadowQueueSize: 4, ShadowWorkers: 1})
+	ctx := context.Background()
+	var slowest time.Duration
+	for i := 0; i < 10; i++ {
+		start := time.Now()
+		require.NoError(t, w.Do(ctx, writeItem(fmt.Sprintf("w%d", i), "a", false)))
+		slowest = max(slowest, time.Since(start))
+	}
+	// The target hangs until the 3 s timeout: a write that waited for it would take that
+	// long at least, which a plain legacy write does not take even on a loaded machine.
+	require.Less(t, slowest, 3*time.Second, "a shadow write waited for the target")
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, w.Close(cctx))
+	require.Len(t, f.committed(), 10)
+
+	fails, err := shadow.ReadFailures(ctx, f.db.DB, prefix, 0, true, 100)
+	require.NoError(t, err)
+	require.Len(t, fails, 10, "every committed write's mirror failed and is recorded")
+	reasons := map[string]int{}
+	byID := map[string]bool{}
+	for _, fl := range fails {
+		reasons[fl.Reason]++
+		byID[fl.Event.ID] = true
+		require.Equal(t, "item", fl.Event.AggregateType)
+		require.Equal(t, "a", fl.Event.AggregateID)
+		require.JSONEq(t, fmt.Sprintf(`{"n":%d}`, map[string]int{"w0": 1, "w1": 2, "w2": 3, "w3": 4, "w4": 5, "w5": 6, "w6": 7, "w7": 8, "w8": 9, "w9": 10}[fl.Event.ID]), string(fl.Event.Payload))
+		require.Equal(t, tgt.Name(), fl.Target)
+		require.False(t, fl.FailedAt.IsZero())
+	}
+	require.Len(t, byID, 10)
+	require.Positive(t, reasons[shadow.ReasonTimeout], "the hanging target timed out: %v", reasons)
+	require.Positive(t, reasons[shadow.ReasonQueueFull], "a queue of 4 overflowed: %v", reasons)
+
+	require.NoError(t, shadow.MarkResolved(ctx, f.db.DB, prefix, fails[0].ID, fails[1].ID))
+	left, err := shadow.ReadFailures(ctx, f.db.DB, prefix, 0, true, 100)
+	require.NoError(t, err)
+	require.Len(t, left, 8)
+}
+
+// TestShadowUnknownCommitIsRecorded: a commit whose outcome is unknown is not mirrored
+// but recorded for reconciliation; a rolled-back unit leaves nothing.
+func TestShadowUnknownCommitIsRecorded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	svc := startNewService(t)
+	tgt, err := target.NewHTTP(target.HTTPOptions{URL: svc.url()})
+	require.NoError(t, err)
+	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: tgt})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		id    string
+		txErr error
+	}{{"lost", fmt.Errorf("commit: %w", errInvalidConn())}, {"rolled-back", fmt.Errorf("rolled back")}, {"kept", nil}} {
+		tx, err := f.db.DB.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		u, err := w.Enlist(ctx, tx, dualwrite.Event{ID: tc.id, Type: "T", AggregateType: "item", AggregateID: "x", Payload: []byte(`{}`)})
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+		require.ErrorIs(t, u.Finish(ctx, tc.txErr), tc.txErr)
+	}
+	require.NoError(t, w.Close(ctx))
+	applied, _ := svc.snapshot()
+	require.Equal(t, []string{"kept"}, applied)
+	fails, err := shadow.ReadFailures(ctx, f.db.DB, prefix, 0, false, 10)
+	require.NoError(t, err)
+	require.Len(t, fails, 1)
+	require.Equal(t, "lost", fails[0].Event.ID)
+	require.Equal(t, shadow.ReasonCommitUnknown, fails[0].Reason)
+}
