@@ -300,12 +300,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return nil
 	})
 
+	// The decoder and the relay run in goroutines of their own, linked by batches of
+	// items (one batch per binlog event): decoding, encoding and go-mysql's parsing then
+	// use the cores side by side.
 	r := &relay{sink: snk, ckpt: ckpt, m: d.m, env: version.String(), routers: cfg.Routers, stopAt: d.stopAt, stop: stopReading}
+	batches := make(chan []decoder.Item, 16)
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- r.run(deliverCtx, batches) }()
 	d.health.setReady(true)
-	readErr := d.read(readCtx, reader, dec, r)
+	readErr := d.read(readCtx, reader, dec, batches, r.stopped.Load)
 	stopReading()
 	d.health.setReady(false)
 	reader.Close()
+	if err := <-relayDone; err != nil && readErr == nil {
+		readErr = err
+	}
 
 	// Drain: let the sink deliver what was read, then save the checkpoint a last time.
 	snk.Close()
@@ -335,8 +344,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// read is the reading loop: reader to decoder to relay, until ctx ends or a stage fails.
-func (d *Daemon) read(ctx context.Context, reader *binlog.Reader, dec *decoder.Decoder, r *relay) error {
+// read is the reading loop: reader to decoder, handing the decoder's items to the relay
+// in batches, until ctx ends, the relay says stop, or a stage fails.
+func (d *Daemon) read(ctx context.Context, reader *binlog.Reader, dec *decoder.Decoder, out chan<- []decoder.Item, stopped func() bool) error {
+	defer close(out)
+	batch := make([]decoder.Item, 0, 64)
+	emit := func(it decoder.Item) error {
+		batch = append(batch, it)
+		return nil
+	}
 	for {
 		ev, err := reader.Next(ctx)
 		if err != nil {
@@ -345,15 +361,35 @@ func (d *Daemon) read(ctx context.Context, reader *binlog.Reader, dec *decoder.D
 			}
 			return err
 		}
-		if err := dec.Decode(ev, func(it decoder.Item) error { return r.relay(ctx, it) }); err != nil {
-			if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-				return nil
-			}
+		if err := dec.Decode(ev, emit); err != nil {
 			return err
 		}
-		if r.stopped {
+		if len(batch) > 0 {
+			if !d.handOver(ctx, out, batch) {
+				return nil
+			}
+			batch = make([]decoder.Item, 0, max(64, len(batch)))
+		}
+		if stopped() {
 			return nil
 		}
+	}
+}
+
+// handOver passes a batch to the relay. Once reading is being stopped it waits at most
+// --shutdown-timeout: what is not handed over is not tracked, so the checkpoint stays
+// before it and it is read again at the next start.
+func (d *Daemon) handOver(ctx context.Context, out chan<- []decoder.Item, batch []decoder.Item) bool {
+	select {
+	case out <- batch:
+		return true
+	case <-ctx.Done():
+	}
+	select {
+	case out <- batch:
+		return true
+	case <-time.After(d.cfg.ShutdownTimeout):
+		return false
 	}
 }
 

@@ -3,6 +3,7 @@ package cdc
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/strangler/strangler/cdc/binlog"
@@ -33,8 +34,26 @@ type relay struct {
 	seq     uint64
 	size    int // size of the last encoded event: the next buffer's capacity, so it rarely grows
 	stopAt  *binlog.Position
-	stop    func()
-	stopped bool
+	stop    func()      // ends the reading loop
+	stopped atomic.Bool // --stop-at reached: items after it are not relayed
+}
+
+// run relays batches until the reading loop closes the channel. After an error, or once
+// --stop-at is reached, it keeps draining the channel (so the reading loop never blocks)
+// without relaying anything more.
+func (r *relay) run(ctx context.Context, batches <-chan []decoder.Item) error {
+	var err error
+	for b := range batches {
+		for _, it := range b {
+			if err != nil || r.stopped.Load() {
+				break
+			}
+			if err = r.relay(ctx, it); err != nil {
+				r.stop()
+			}
+		}
+	}
+	return err
 }
 
 func (r *relay) relay(ctx context.Context, it decoder.Item) error {
@@ -43,7 +62,7 @@ func (r *relay) relay(ctx context.Context, it decoder.Item) error {
 	if it.Change == nil {
 		r.ckpt.Ack(r.seq)
 		if r.stopAt != nil && it.Resume.Skip == 0 && it.Resume.File != "" && binlog.Compare(it.Resume.Position, *r.stopAt) >= 0 {
-			r.stopped = true
+			r.stopped.Store(true)
 			r.stop()
 		}
 		return nil

@@ -83,8 +83,13 @@ type Checkpointer struct {
 	pending []item // ring of tracked items from base on
 	head    int    // index of base in pending
 	count   int
-	reached *Checkpoint // the furthest point with everything before it acknowledged
-	saved   *Checkpoint // what the store holds
+	// reached is the furthest point with everything before it acknowledged; moves counts
+	// its advances, so that a save can tell whether it moved without allocating a new
+	// Checkpoint at every acknowledgement.
+	reached Checkpoint
+	known   bool // reached holds a position (the start, or an acknowledged item)
+	moves   uint64
+	saved   uint64 // moves at the last save
 	changed chan struct{}
 }
 
@@ -110,7 +115,7 @@ func New(store Store, start *Checkpoint, opts Options) *Checkpointer {
 	if m == nil {
 		m = metrics.Discard()
 	}
-	return &Checkpointer{
+	c := &Checkpointer{
 		store:    store,
 		source:   opts.Source,
 		filter:   opts.Filter,
@@ -120,9 +125,12 @@ func New(store Store, start *Checkpoint, opts Options) *Checkpointer {
 		log:      log.With("component", "checkpointer"),
 		base:     1,
 		pending:  make([]item, 1024),
-		reached:  start,
 		changed:  make(chan struct{}, 1),
 	}
+	if start != nil {
+		c.reached, c.known, c.moves = *start, true, 1
+	}
+	return c
 }
 
 // Track records item seq, produced in pipeline order: once it and everything before it
@@ -163,8 +171,12 @@ func (c *Checkpointer) Ack(seq uint64) {
 		c.head = (c.head + 1) % len(c.pending)
 		c.count--
 		c.base++
-		c.reached = &Checkpoint{Resume: it.resume, Schema: it.catalog, EventTime: it.eventTime}
+		c.reached.Resume, c.reached.Schema, c.reached.EventTime = it.resume, it.catalog, it.eventTime
 		advanced = true
+	}
+	if advanced {
+		c.known = true
+		c.moves++
 	}
 	if advanced {
 		select {
@@ -181,11 +193,15 @@ func (c *Checkpointer) Pending() int {
 	return c.count
 }
 
-// Reached returns the furthest checkpoint with everything before it delivered.
+// Reached returns the furthest checkpoint with everything before it delivered, or nil.
 func (c *Checkpointer) Reached() *Checkpoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.reached
+	if !c.known {
+		return nil
+	}
+	cp := c.reached
+	return &cp
 }
 
 // Run saves the reached checkpoint every interval (or on every advance when the
@@ -220,12 +236,11 @@ func (c *Checkpointer) Run(ctx context.Context) error {
 // Save writes the reached checkpoint if it moved since the last save.
 func (c *Checkpointer) Save(ctx context.Context) error {
 	c.mu.Lock()
-	reached := c.reached
+	cp, known, moves := c.reached, c.known, c.moves
 	c.mu.Unlock()
-	if reached == nil || reached == c.saved {
+	if !known || moves == c.saved {
 		return nil
 	}
-	cp := *reached
 	cp.Source = c.source
 	cp.Filter = c.filter
 	cp.Version = c.version
@@ -233,7 +248,7 @@ func (c *Checkpointer) Save(ctx context.Context) error {
 	if err := c.store.Save(ctx, &cp); err != nil {
 		return fmt.Errorf("save checkpoint %s to %s: %w", cp.Resume, c.store, err)
 	}
-	c.saved = reached
+	c.saved = moves
 	c.m.CheckpointSaved(cp.SavedAt)
 	c.log.Debug("checkpoint saved", "resume", cp.Resume.String())
 	return nil

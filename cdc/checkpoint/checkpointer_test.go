@@ -63,7 +63,7 @@ func TestCheckpointAdvancesOnlyOverAcknowledgedPrefix(t *testing.T) {
 		c.Ack(s.ack)
 		got := c.Reached()
 		if s.wantSkip < 0 {
-			require.Same(t, start, got, "after ack %d", s.ack)
+			require.Equal(t, start.Resume, got.Resume, "after ack %d", s.ack)
 			continue
 		}
 		require.Equal(t, s.wantSkip, got.Resume.Skip, "after ack %d", s.ack)
