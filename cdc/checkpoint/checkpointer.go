@@ -160,10 +160,29 @@ func (c *Checkpointer) grow() {
 func (c *Checkpointer) Ack(seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.ackLocked(seq)
+	c.advanceLocked()
+}
+
+// AckAll records that every item of seqs is delivered, under one lock: sinks that
+// deliver in batches acknowledge them at once.
+func (c *Checkpointer) AckAll(seqs []uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, seq := range seqs {
+		c.ackLocked(seq)
+	}
+	c.advanceLocked()
+}
+
+func (c *Checkpointer) ackLocked(seq uint64) {
 	if seq < c.base || seq >= c.base+uint64(c.count) {
 		panic(fmt.Sprintf("checkpointer: acknowledgement of item %d, which is not pending (pending %d..%d)", seq, c.base, c.base+uint64(c.count)-1))
 	}
 	c.pending[(c.head+int(seq-c.base))%len(c.pending)].acked = true
+}
+
+func (c *Checkpointer) advanceLocked() {
 	advanced := false
 	for c.count > 0 && c.pending[c.head].acked {
 		it := c.pending[c.head]
@@ -177,8 +196,6 @@ func (c *Checkpointer) Ack(seq uint64) {
 	if advanced {
 		c.known = true
 		c.moves++
-	}
-	if advanced {
 		select {
 		case c.changed <- struct{}{}:
 		default:

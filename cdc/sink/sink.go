@@ -26,6 +26,12 @@ type Acker interface {
 	Ack(seq uint64)
 }
 
+// BatchAcker is an Acker that takes many acknowledgements at once, more cheaply.
+type BatchAcker interface {
+	Acker
+	AckAll(seqs []uint64)
+}
+
 // Sink delivers records. Put is called from one goroutine in pipeline order; Run delivers
 // concurrently with it.
 type Sink interface {

@@ -157,9 +157,18 @@ func (s *WriterSink) write(bs ...*batch) error {
 		return fmt.Errorf("write to %s: %w", s.name, err)
 	}
 	s.m.SinkLatency.Observe(time.Since(start).Seconds())
+	ba, batched := s.acker.(BatchAcker)
 	for _, b := range bs {
-		for _, r := range b.recs {
-			s.acker.Ack(r.Seq)
+		if batched {
+			seqs := make([]uint64, len(b.recs))
+			for i, r := range b.recs {
+				seqs[i] = r.Seq
+			}
+			ba.AckAll(seqs)
+		} else {
+			for _, r := range b.recs {
+				s.acker.Ack(r.Seq)
+			}
 		}
 		s.m.SinkRecords.Add(float64(len(b.recs)))
 		s.m.SinkBytes.Add(float64(len(b.buf)))
