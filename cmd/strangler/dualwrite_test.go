@@ -126,6 +126,11 @@ func TestOutboxRelayCommandSurvivesSIGKILL(t *testing.T) {
 	}
 	require.NoError(t, <-writeErr)
 	relay := testenv.StartStrangler(t, nil, args...)
+	// The earlier relay may have drained the outbox already: wait until this one is up,
+	// or the SIGTERM below could reach it before it handles signals.
+	dwWaitUntil(t, 90*time.Second, "the relay to take the lease", func() bool {
+		return strings.Contains(relay.Output(), "lease taken")
+	})
 	dwWaitUntil(t, 90*time.Second, "the outbox to drain", func() bool {
 		var n int
 		require.NoError(t, db.DB.QueryRow("SELECT COUNT(*) FROM "+outbox.Table(dwPrefix)).Scan(&n))
