@@ -62,7 +62,7 @@ func main() {
 	flag.Float64Var(&o.latencyRate, "latency-rate", 200, "single-row transactions per second for the latency run")
 	flag.DurationVar(&o.latencyDuration, "latency-duration", 20*time.Second, "how long the latency run writes")
 	flag.StringVar(&o.profile, "profile", "always", "CPU profile of the daemon's pipeline run in process, for the report's \"where the time goes\": always, auto (only when (b) discard < 0.5 x (a)), never")
-	flag.StringVar(&o.profileSink, "profile-sink", "discard", "sink of the profiled run: discard (the batched range) or kinesis (-kinesis-rows rows into a fresh stream)")
+	flag.StringVar(&o.profileSink, "profile-sink", "discard", "sink of the profiled run: discard or file (the batched range), or kinesis (-kinesis-rows rows into a fresh stream)")
 	flag.StringVar(&o.profileOut, "profile-out", "", "where to keep the CPU profile (default: in the work directory, removed at the end)")
 	flag.StringVar(&o.workDir, "work", "", "directory for checkpoints, logs, the file sink and profiles (default: a new temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the bench database and work directory")
@@ -104,8 +104,8 @@ func (o *options) validate() error {
 	default:
 		problems = append(problems, fmt.Sprintf("-profile %q: use auto, always or never", o.profile))
 	}
-	if o.profileSink != "discard" && o.profileSink != "kinesis" {
-		problems = append(problems, fmt.Sprintf("-profile-sink %q: use discard or kinesis", o.profileSink))
+	if o.profileSink != "discard" && o.profileSink != "kinesis" && o.profileSink != "file" {
+		problems = append(problems, fmt.Sprintf("-profile-sink %q: use discard, file or kinesis", o.profileSink))
 	}
 	if _, err := os.Stat(o.bin); err != nil {
 		problems = append(problems, fmt.Sprintf("-bin %s: %v (run `make build` first)", o.bin, err))

@@ -24,6 +24,9 @@ func (b *bench) profileRun(ctx context.Context, res *results) error {
 	cfg.ServerID = newServerID()
 	cfg.Include = []string{benchDB + "." + tableBatched}
 	cfg.Sink = o.profileSink
+	if o.profileSink == "file" {
+		cfg.Sink = "file:" + filepath.Join(o.workDir, "profile-events.jsonl")
+	}
 	cfg.Checkpoint = "file:" + filepath.Join(o.workDir, "checkpoint-profile.json")
 	cfg.Start = fmt.Sprintf("file:%s:%d", ds.BatchedStart.File, ds.BatchedStart.Pos)
 	end, rows := ds.BatchedEnd, o.rows
