@@ -35,10 +35,11 @@ type WriterSink struct {
 	done  chan struct{} // closed when Run has stopped
 }
 
-// batch is a buffer of lines and the records they belong to.
+// batch is a buffer of lines and the sequence numbers of their records (not the
+// records: their data is copied, and holding them would keep it alive for the GC).
 type batch struct {
 	buf  []byte
-	recs []*Record
+	seqs []uint64
 }
 
 const (
@@ -82,7 +83,7 @@ func (s *WriterSink) Put(ctx context.Context, r *Record) error {
 	b := s.cur
 	b.buf = append(b.buf, r.Data...)
 	b.buf = append(b.buf, '\n')
-	b.recs = append(b.recs, r)
+	b.seqs = append(b.seqs, r.Seq)
 	if len(b.buf) < writerFlushBytes {
 		s.mu.Unlock()
 		return nil
@@ -130,7 +131,7 @@ func (s *WriterSink) take(all bool) (queued []*batch, partial *batch, closed boo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	queued, s.queue = s.queue, nil
-	if all && len(s.cur.recs) > 0 {
+	if all && len(s.cur.seqs) > 0 {
 		partial, s.cur = s.cur, newBatch()
 	}
 	return queued, partial, s.closed
@@ -160,17 +161,13 @@ func (s *WriterSink) write(bs ...*batch) error {
 	ba, batched := s.acker.(BatchAcker)
 	for _, b := range bs {
 		if batched {
-			seqs := make([]uint64, len(b.recs))
-			for i, r := range b.recs {
-				seqs[i] = r.Seq
-			}
-			ba.AckAll(seqs)
+			ba.AckAll(b.seqs)
 		} else {
-			for _, r := range b.recs {
-				s.acker.Ack(r.Seq)
+			for _, seq := range b.seqs {
+				s.acker.Ack(seq)
 			}
 		}
-		s.m.SinkRecords.Add(float64(len(b.recs)))
+		s.m.SinkRecords.Add(float64(len(b.seqs)))
 		s.m.SinkBytes.Add(float64(len(b.buf)))
 	}
 	return nil
