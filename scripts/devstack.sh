@@ -57,10 +57,11 @@ mariadb_up() {
       --auth-root-authentication-method=normal >"$dir/install.log" 2>&1 ||
       { tail -n 20 "$dir/install.log" >&2; die "mariadb-install-db failed"; }
   fi
+  mkdir -p "$dir/tmp" # its own temporary files: not /tmp, which other servers share
   log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
   # ROW format, FULL image and FULL metadata with GTIDs: what `strangler cdc run` asks of a source.
   nohup mariadbd --no-defaults --datadir="$dir/data" --user=root --port="$MYSQL_PORT" \
-    --bind-address=127.0.0.1 --socket="$dir/sock" --pid-file="$dir/pid" \
+    --bind-address=127.0.0.1 --socket="$dir/sock" --pid-file="$dir/pid" --tmpdir="$dir/tmp" \
     --log-bin="$dir/data/binlog" --binlog-format=ROW --binlog-row-image=FULL \
     --binlog-row-metadata=FULL --server-id=1 --log-slave-updates --gtid-strict-mode=1 \
     --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \

@@ -78,7 +78,7 @@ func StartScratchMariaDB(t testing.TB, options ...string) string {
 	_ = ln.Close()
 	args := append([]string{"--no-defaults", "--datadir=" + filepath.Join(dir, "data"), "--user=root",
 		fmt.Sprintf("--port=%d", port), "--bind-address=127.0.0.1", "--socket=" + filepath.Join(dir, "sock"),
-		"--pid-file=" + filepath.Join(dir, "pid"), "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
+		"--pid-file=" + filepath.Join(dir, "pid"), "--tmpdir=" + dir, "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
 		"--log-error=" + filepath.Join(dir, "error.log")}, options...)
 	cmd := exec.Command(mariadbd, args...)
 	if err := cmd.Start(); err != nil {
