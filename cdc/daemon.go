@@ -22,6 +22,7 @@ import (
 	"github.com/strangler/strangler/cdc/schema"
 	"github.com/strangler/strangler/cdc/sink"
 	"github.com/strangler/strangler/internal/dburl"
+	"github.com/strangler/strangler/internal/metricsserver"
 	"github.com/strangler/strangler/internal/version"
 )
 
@@ -260,7 +261,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	dec := decoder.New(d.start.Schema, d.start.Resume, decoder.Options{Connector: d.flavor, Filter: d.filter, Metrics: d.m, Logger: d.log})
 
 	if cfg.MetricsAddr != "" {
-		srv, err := serveMetrics(cfg.MetricsAddr, d.reg, d.health, d.log)
+		srv, err := metricsserver.Serve(cfg.MetricsAddr, d.reg, d.health.isReady, d.log)
 		if err != nil {
 			return err
 		}

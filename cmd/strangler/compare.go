@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -26,6 +25,7 @@ import (
 	"github.com/strangler/strangler/compare/store"
 	"github.com/strangler/strangler/compare/tally"
 	"github.com/strangler/strangler/internal/cliconfig"
+	"github.com/strangler/strangler/internal/metricsserver"
 	"github.com/strangler/strangler/migrations"
 )
 
@@ -533,15 +533,11 @@ func runCompareShadow(cmd *cobra.Command, g *globals, cfg *shadow.Config, listen
 	go func() { _ = srv.Serve(ln) }()
 	var msrv *http.Server
 	if metricsAddr != "" {
-		mln, err := net.Listen("tcp", metricsAddr)
-		if err != nil {
+		var err error
+		if msrv, err = metricsserver.Serve(metricsAddr, reg, nil, logger); err != nil {
 			srv.Close()
-			return fmt.Errorf("--metrics-addr %s: %w", metricsAddr, err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = msrv.Serve(mln) }()
 	}
 	logger.Info("shadow proxy listening", "listen", ln.Addr().String(), "legacy", run.Source, "candidate", run.Target, "sample", cfg.Sample, "run", run.ID)
 	fmt.Fprintf(cmd.OutOrStdout(), "listening on %s\n", ln.Addr())

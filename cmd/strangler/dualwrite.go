@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/strangler/strangler/cdc"
@@ -28,6 +25,7 @@ import (
 	"github.com/strangler/strangler/dualwrite/target"
 	"github.com/strangler/strangler/internal/dburl"
 	"github.com/strangler/strangler/internal/kinesisclient"
+	"github.com/strangler/strangler/internal/metricsserver"
 	"github.com/strangler/strangler/migrations"
 )
 
@@ -151,7 +149,7 @@ func runRelay(ctx context.Context, f relayFlags, cmd *cobra.Command, log *slog.L
 		return err
 	}
 	if f.metricsAddr != "" {
-		srv, err := serveDualwriteMetrics(f.metricsAddr, reg, log)
+		srv, err := metricsserver.Serve(f.metricsAddr, reg, nil, log)
 		if err != nil {
 			return err
 		}
@@ -286,7 +284,7 @@ func runRecover(ctx context.Context, f recoverFlags, cmd *cobra.Command, log *sl
 	}
 	if f.loop {
 		if f.metricsAddr != "" {
-			srv, err := serveDualwriteMetrics(f.metricsAddr, reg, log)
+			srv, err := metricsserver.Serve(f.metricsAddr, reg, nil, log)
 			if err != nil {
 				return err
 			}
@@ -357,23 +355,4 @@ func openDualwriteDB(addr string) (*sql.DB, error) {
 		return nil, fmt.Errorf("--db: %w", err)
 	}
 	return db, nil
-}
-
-// serveDualwriteMetrics serves /metrics and /healthz for the relay and recovery loops.
-func serveDualwriteMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "error", err)
-		}
-	}()
-	log.Info("serving metrics", "addr", ln.Addr().String())
-	return srv, nil
 }

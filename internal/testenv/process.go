@@ -26,31 +26,7 @@ type Process struct {
 // StartStrangler runs the strangler binary with args and extra environment variables.
 func StartStrangler(t testing.TB, env []string, args ...string) *Process {
 	t.Helper()
-	bin := StranglerBinary(t)
-	p := &Process{t: t, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout = &lockedWriter{p}
-	p.cmd.Stderr = &lockedWriter{p}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start strangler %v: %v", args, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("strangler %v output:\n%s", args, p.Output())
-		}
-	})
-	return p
+	return StartProgram(t, StranglerBinary(t), env, args...)
 }
 
 type lockedWriter struct{ p *Process }
