@@ -371,10 +371,20 @@ func (d *Daemon) read(ctx context.Context, reader *binlog.Reader, dec *decoder.D
 			}
 			batch = make([]decoder.Item, 0, max(64, len(batch)))
 		}
-		if stopped() {
+		if stopped() || d.pastStop(ev) {
 			return nil
 		}
 	}
+}
+
+// pastStop reports whether an event outside any transaction ends at or after --stop-at:
+// every transaction before the stop position is then read. It catches the stop positions
+// no transaction ends at, such as the head of a binlog file after a rotation.
+func (d *Daemon) pastStop(ev *binlog.Event) bool {
+	if d.stopAt == nil || ev.Tx != nil || ev.Header.LogPos == 0 || ev.File == "" {
+		return false
+	}
+	return binlog.Compare(binlog.Position{File: ev.File, Pos: ev.Header.LogPos}, *d.stopAt) >= 0
 }
 
 // handOver passes a batch to the relay. Once reading is being stopped it waits at most

@@ -403,3 +403,17 @@ func portOf(t *testing.T, addr string) string {
 	hp := hostPortOf(t, addr)
 	return hp[strings.LastIndexByte(hp, ':')+1:]
 }
+
+// TestStopAtAFileHead: a --stop-at position at the head of a binlog file (what SHOW
+// MASTER STATUS says right after a rotation) is reached without waiting for another
+// transaction.
+func TestStopAtAFileHead(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.db.Exec(t, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
+	stop := testenv.FreshStart(t, h.db.DB) // rotates: the position is a new file's head
+	cfg := h.config()
+	cfg.StopAt = stop
+	require.NoError(t, startDaemon(t, cfg).wait(t, 30*time.Second))
+	require.Len(t, readFileEvents(t, h.out), 1)
+}
