@@ -207,3 +207,47 @@ func TestMisconfiguredSourceIsRefused(t *testing.T) {
 		require.NotContains(t, out, ":pw@", "passwords are not printed")
 	})
 }
+
+// TestPurgedBinlogIsAnError: a daemon whose checkpoint points into binlogs the source
+// has since purged stops with an error that says so, by GTID as by file position, and
+// never jumps to the present. On a server of its own, so that purging is harmless.
+func TestPurgedBinlogIsAnError(t *testing.T) {
+	t.Parallel()
+	root := testenv.StartScratchMariaDB(t, "--log-bin=binlog", "--binlog-format=ROW", "--binlog-row-image=FULL", "--server-id=9")
+	admin := testenv.OpenMySQL(t, root)
+	for _, s := range []string{"CREATE DATABASE shop", "CREATE TABLE shop.t (id INT PRIMARY KEY)", "INSERT INTO shop.t VALUES (1)"} {
+		_, err := admin.Exec(s)
+		require.NoError(t, err)
+	}
+	dir := t.TempDir()
+	cp := "file:" + filepath.Join(dir, "cp.json")
+	out := filepath.Join(dir, "events.jsonl")
+	args := []string{"cdc", "run", "--source", root, "--server-id", "99", "--include", "shop.*", "--sink", "file:" + out, "--checkpoint", cp}
+	code, output := testenv.RunStrangler(t, 60*time.Second, nil, append(args, "--start", "earliest", "--stop-at", currentPos(t, admin))...)
+	require.Equal(t, 0, code, output)
+	require.Len(t, readFileEvents(t, out), 1)
+
+	// While the daemon is away, the source writes on and purges the binlogs it needs.
+	for _, s := range []string{"INSERT INTO shop.t VALUES (2)", "FLUSH BINARY LOGS", "INSERT INTO shop.t VALUES (3)", "FLUSH BINARY LOGS"} {
+		_, err := admin.Exec(s)
+		require.NoError(t, err)
+	}
+	var last string
+	rows, err := admin.Query("SHOW BINARY LOGS")
+	require.NoError(t, err)
+	for rows.Next() {
+		var name string
+		var size int64
+		require.NoError(t, rows.Scan(&name, &size))
+		last = name
+	}
+	require.NoError(t, rows.Err())
+	_, err = admin.Exec("PURGE BINARY LOGS TO '" + last + "'")
+	require.NoError(t, err)
+
+	code, output = testenv.RunStrangler(t, 60*time.Second, nil, append(args, "--source-retry-timeout", "5s")...)
+	require.NotEqual(t, 0, code, output)
+	require.Regexp(t, `(?i)purged|no longer on the source`, output)
+	require.Contains(t, output, "--reset-checkpoint")
+	require.Len(t, readFileEvents(t, out), 1, "nothing streamed from a later position")
+}
