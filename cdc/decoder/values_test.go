@@ -297,9 +297,14 @@ func TestLayoutValues(t *testing.T) {
 	ctx := t.Context()
 
 	from := testenv.CurrentBinlogPos(t, db.DB)
-	for _, c := range cases {
-		require.NoError(t, writeCase(ctx, conn, c.name+"_f", c))
-	}
+	db.WithFullRowMetadata(t, func() error {
+		for _, c := range cases {
+			if err := writeCase(ctx, conn, c.name+"_f", c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	db.WithMinimalRowMetadata(t, func() error {
 		// One transaction: binlog_row_metadata is MINIMAL server-wide meanwhile.
 		if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
@@ -390,8 +395,11 @@ func TestLayoutValuesAlignment(t *testing.T) {
 		"t TEXT CHARACTER SET latin1, y2 YEAR, m MEDIUMINT, mu MEDIUMINT UNSIGNED, j JSON, bn BINARY(3), "+
 		"e2 ENUM('one','two') CHARACTER SET utf16, k VARCHAR(8) NOT NULL, kk INT UNSIGNED NOT NULL, PRIMARY KEY (k(4), kk))")
 	from := testenv.CurrentBinlogPos(t, db.DB)
-	db.Exec(t, `INSERT INTO wide VALUES (ST_GeomFromText('POINT(1 2)'), 2024, -5, 200, 'q', 12.5, 18446744073709551615, 'x,y',
+	db.WithFullRowMetadata(t, func() error {
+		db.Exec(t, `INSERT INTO wide VALUES (ST_GeomFromText('POINT(1 2)'), 2024, -5, 200, 'q', 12.5, 18446744073709551615, 'x,y',
 		'Ёж', 1.5, 'Œuvre', 1999, -7, 16777215, '{"a":1}', 0x01, 'two', 'key', 4294967295)`)
+		return nil
+	})
 	to := testenv.CurrentBinlogPos(t, db.DB)
 	rows := collectRows(testenv.ReadBinlog(t, db.Root, from, to, ConfigureSyncer), db.Name)["wide"]
 	require.Len(t, rows, 1)
@@ -419,7 +427,10 @@ func TestLayoutValuesCollations(t *testing.T) {
 		"c VARCHAR(9) COLLATE utf16_uca1400_as_cs, d VARCHAR(9) COLLATE utf32_uca1400_swedish_nopad_ai_ci, "+
 		"e VARCHAR(9) COLLATE utf8mb4_uca1400_swedish_nopad_as_cs, f VARCHAR(9) COLLATE utf8mb4_uca1400_ai_ci)")
 	from := testenv.CurrentBinlogPos(t, db.DB)
-	db.Exec(t, "INSERT INTO uca VALUES ('ä1', 'ä2', 'ä3 😀', 'ä4 😀', 'ä5 😀', 'ä6')")
+	db.WithFullRowMetadata(t, func() error {
+		db.Exec(t, "INSERT INTO uca VALUES ('ä1', 'ä2', 'ä3 😀', 'ä4 😀', 'ä5 😀', 'ä6')")
+		return nil
+	})
 	to := testenv.CurrentBinlogPos(t, db.DB)
 	rows := collectRows(testenv.ReadBinlog(t, db.Root, from, to, ConfigureSyncer), db.Name)["uca"]
 	require.Len(t, rows, 1)

@@ -75,3 +75,14 @@ func LockRowMetadata(t testing.TB, root string) (release func()) {
 		_ = conn.Close()
 	}
 }
+
+// WithFullRowMetadata runs write while no other test can switch binlog_row_metadata to
+// MINIMAL: for writes whose row events a test decodes from the binlog's own column names.
+func (d *MySQLDatabase) WithFullRowMetadata(t testing.TB, write func() error) {
+	t.Helper()
+	release := LockRowMetadata(t, d.Root)
+	defer release()
+	if err := write(); err != nil {
+		t.Fatalf("write with binlog_row_metadata=FULL: %v", err)
+	}
+}
