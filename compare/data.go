@@ -354,6 +354,7 @@ func (tr *tableRun) chunk(ctx context.Context, d *differ.Differ, rc *rechecker.R
 	cs := tr.chunks[c.Seq]
 	cs.src, cs.tgt, cs.counted = s.Count, t.Count, true
 	tr.mu.Unlock()
+	sizer.Compared(s != t)
 	var found []differ.Finding
 	if s != t {
 		err := d.Range(ctx, c.Range, s, t, func(fs []differ.Finding) error {

@@ -138,6 +138,58 @@ func TestPlantedDifferencesMariaDB(t *testing.T) {
 	validate(t, report.Build([]report.Run{*r}, report.Policy{}, time.Now()))
 }
 
+// The same edit on two rows of the same length changes their CRC32s by the same bits (a CRC
+// is linear), so an XOR of plain CRC32s, pt-table-checksum's digest, cancels the two out and
+// sees nothing. The digest here must not: both rows are found.
+func TestSameEditOnTwoRowsIsFound(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewMySQLDatabase(t)
+	db.Exec(t, "CREATE TABLE e_src (id INT NOT NULL PRIMARY KEY, v VARCHAR(10) NOT NULL, w CHAR(3) NOT NULL)",
+		"CREATE TABLE e_tgt LIKE e_src",
+		"INSERT INTO e_src SELECT seq, ELT(1 + seq % 3, 'abc', 'def', 'ghi'), 'xyz' FROM seq_1_to_30",
+		"INSERT INTO e_tgt SELECT * FROM e_src",
+		// 'c' to 'd' and 'f' to 'a' both flip the bits 0x07 of the same byte of equal-length rows.
+		"UPDATE e_tgt SET v = 'abd' WHERE id = 3",
+		"UPDATE e_tgt SET v = 'dea' WHERE id = 4")
+	var a, b uint64
+	text := "CRC32(CONCAT_WS(X'1F', id, v, w))"
+	require.NoError(t, db.DB.QueryRow("SELECT BIT_XOR("+text+") FROM e_src WHERE id IN (3, 4)").Scan(&a))
+	require.NoError(t, db.DB.QueryRow("SELECT BIT_XOR("+text+") FROM e_tgt WHERE id IN (3, 4)").Scan(&b))
+	require.Equal(t, a, b, "the trap is real: XORed CRC32s of the two sides are equal")
+
+	r := run(t, small(db.Addr, db.Addr, mapping.Table{Source: "e_src", Target: "e_tgt"}))
+	tb := r.Tables[0]
+	require.Equal(t, report.Counts{Changed: 2}, tb.Counts, tb.Error)
+	require.Equal(t, map[string][]string{`{"id":3}`: {"v"}, `{"id":4}`: {"v"}}, changedOf(tb.Changed))
+}
+
+// Columns of the same family but other declared sizes (INT against BIGINT UNSIGNED,
+// VARCHAR(20) utf8mb3 against TEXT utf8mb4, DECIMAL(8,2) against DECIMAL(14,2), DATETIME(3)
+// against TIMESTAMP(3), BINARY against VARBINARY) compare by their stored text, and equal
+// values match while planted differences are found.
+func TestSameFamilyTypesCompareAsStored(t *testing.T) {
+	t.Parallel()
+	db := testenv.NewMySQLDatabase(t)
+	db.Exec(t,
+		`CREATE TABLE f_old (id INT NOT NULL PRIMARY KEY, name VARCHAR(20) CHARACTER SET utf8mb3 NULL, price DECIMAL(8,2) NOT NULL,
+			at DATETIME(3) NOT NULL, tag VARBINARY(4) NULL)`,
+		`CREATE TABLE f_new (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, name TEXT CHARACTER SET utf8mb4 NULL, price DECIMAL(14,2) NOT NULL,
+			at TIMESTAMP(3) NOT NULL, tag BLOB NULL)`,
+		`INSERT INTO f_old SELECT seq, IF(seq % 4 = 0, NULL, CONCAT('nâme ', seq)), seq / 3, '2024-05-01 10:00:00.125' + INTERVAL seq MINUTE,
+			IF(seq % 5 = 0, NULL, UNHEX(LPAD(HEX(seq), 4, '0'))) FROM seq_1_to_200`,
+		"INSERT INTO f_new SELECT * FROM f_old",
+		"UPDATE f_new SET name = '' WHERE id = 8",                            // NULL against ''
+		"UPDATE f_new SET price = price + 0.01 WHERE id = 50",                // a cent
+		"UPDATE f_new SET at = at + INTERVAL 1000 MICROSECOND WHERE id = 90", // a millisecond
+		"UPDATE f_new SET name = 'nâme 12', tag = NULL WHERE id = 121",       // two columns: a character less, a value to NULL
+	)
+	r := run(t, small(db.Addr, db.Addr, mapping.Table{Source: "f_old", Target: "f_new"}))
+	tb := r.Tables[0]
+	require.Equal(t, report.Counts{Changed: 4}, tb.Counts, tb.Error)
+	require.Equal(t, map[string][]string{`{"id":8}`: {"name"}, `{"id":50}`: {"price"}, `{"id":90}`: {"at"}, `{"id":121}`: {"name", "tag"}},
+		changedOf(tb.Changed))
+}
+
 // Keys of several types: composite with a case-insensitive string part, a string key in a
 // case-insensitive collation (byte order is used on both sides), and empty tables.
 func TestKeysOfSeveralTypesAndEmptyTables(t *testing.T) {

@@ -176,7 +176,7 @@ Exit code 0: every table matches; 1: differences found; 2: error.`,
 	f.BoolVar(&cfg.Resume, "resume", false, "continue the latest unfinished run of the same comparison (needs --store)")
 	f.DurationVar(&cfg.ChunkTime, "chunk-time", 100*time.Millisecond, "target time to checksum one chunk on the slower side")
 	f.IntVar(&cfg.MinChunkRows, "chunk-rows-min", 200, "smallest chunk, rows")
-	f.IntVar(&cfg.MaxChunkRows, "chunk-rows-max", 2000, "largest chunk, rows: a differing chunk this small is matched row by row at once, which makes scattered differences cheap to find")
+	f.IntVar(&cfg.MaxChunkRows, "chunk-rows-max", 100000, "largest chunk, rows: chunks grow toward it while they match and halve after one differs")
 	f.IntVar(&cfg.Workers, "workers", 2, "chunks compared at once (each runs one query per side)")
 	f.IntVar(&cfg.Bisect, "bisect-factor", 16, "parts a differing range is cut into at each step")
 	f.Int64Var(&cfg.RowThreshold, "row-threshold", 2048, "ranges with at most this many rows per side are matched row by row")

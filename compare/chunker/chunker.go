@@ -1,6 +1,8 @@
 // Package chunker cuts a source table into key-ordered chunks whose size adapts to a
 // target time per chunk, as pt-table-checksum's --chunk-time does: each chunk's measured
-// rate sets the next chunk's row count.
+// rate sets the next chunk's row count. It adapts to differences too: a chunk that
+// differs is read again to find its rows, so chunks shrink where differences are found
+// and grow back while chunks match (see Sizer.Compared).
 package chunker
 
 import (
@@ -18,6 +20,7 @@ type Sizer struct {
 	min    int
 	max    int
 	rate   float64 // rows per second, smoothed
+	limit  float64 // rows: set by differences (Compared)
 }
 
 // NewSizer starts at start rows and keeps chunks between min and max rows.
@@ -29,14 +32,32 @@ func NewSizer(target time.Duration, start, min, max int) *Sizer {
 		max = min
 	}
 	start = clamp(start, min, max)
-	return &Sizer{target: target, min: min, max: max, rate: float64(start) / target.Seconds()}
+	return &Sizer{target: target, min: min, max: max, rate: float64(start) / target.Seconds(), limit: float64(start)}
 }
 
 // Rows is the size of the next chunk.
 func (s *Sizer) Rows() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return clamp(int(s.rate*s.target.Seconds()), s.min, s.max)
+	return clamp(int(min(s.rate*s.target.Seconds(), s.limit)), s.min, s.max)
+}
+
+// Compared records whether a chunk's checksums differed. A chunk that matches costs one
+// query per side whatever its size, so matching chunks let the next ones grow (by a
+// quarter, up to max); a chunk that differs is read again to find its rows, which costs
+// in proportion to its size, so it halves the next ones (down to min). With differences
+// scattered every D rows this settles where about a quarter of the chunks differ
+// (halving as often as growing by a quarter nets out), chunks of roughly D/4 rows:
+// the rows read twice and the queries per row are then both kept low. Identical tables
+// get the largest chunks.
+func (s *Sizer) Compared(differed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if differed {
+		s.limit = max(s.limit/2, float64(s.min))
+	} else {
+		s.limit = min(s.limit*1.25, float64(s.max))
+	}
 }
 
 // Observe records that rows took elapsed to checksum.

@@ -66,7 +66,7 @@ func (d *Differ) diff(ctx context.Context, r source.Range, s, t source.Sum, dept
 		return nil
 	}
 	if (s.Count <= d.Opts.Threshold && t.Count <= d.Opts.Threshold) || depth > 40 {
-		return d.leaf(ctx, r, emit)
+		return d.leaf(ctx, r, s, t, emit)
 	}
 	big, n := d.Pair.Source, s.Count
 	if t.Count > s.Count {
@@ -78,7 +78,7 @@ func (d *Differ) diff(ctx context.Context, r source.Range, s, t source.Sum, dept
 		return err
 	}
 	if len(splits) == 0 {
-		return d.leaf(ctx, r, emit)
+		return d.leaf(ctx, r, s, t, emit)
 	}
 	var ss, ts []source.Sum
 	g, gctx := errgroup.WithContext(ctx)
@@ -105,29 +105,39 @@ func (d *Differ) diff(ctx context.Context, r source.Range, s, t source.Sum, dept
 	return nil
 }
 
-// leaf matches row hashes key by key, then fetches the rows that differ.
-func (d *Differ) leaf(ctx context.Context, r source.Range, emit func([]Finding) error) error {
-	var sh, th map[string]hashed
+// leaf matches row hashes key by key, then fetches the rows that differ. The source's
+// hashes go in a map sized from its count, the target's are looked up in it: one map of
+// one side, not one per side.
+func (d *Differ) leaf(ctx context.Context, r source.Range, s, t source.Sum, emit func([]Finding) error) error {
+	const presize = 1 << 16 // counts are only hints: a live range may have grown
+	sh := make(map[string]uint64, min(s.Count, presize))
+	th := make([]keyHash, 0, min(t.Count, presize))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { sh, err = hashes(gctx, d.Pair.Source, r); return })
-	g.Go(func() (err error) { th, err = hashes(gctx, d.Pair.Target, r); return })
+	g.Go(func() error {
+		return d.Pair.Source.RowHashes(gctx, r, func(k string, h uint64) error { sh[k] = h; return nil })
+	})
+	g.Go(func() error {
+		return d.Pair.Target.RowHashes(gctx, r, func(k string, h uint64) error { th = append(th, keyHash{k, h}); return nil })
+	})
 	if err := g.Wait(); err != nil {
 		return err
 	}
 	var srcKeys, tgtKeys []source.Key
-	for k, s := range sh {
-		t, ok := th[k]
-		if !ok || t.h != s.h {
-			srcKeys = append(srcKeys, s.key)
+	for _, t := range th {
+		h, ok := sh[t.key]
+		switch {
+		case !ok:
+			tgtKeys = append(tgtKeys, d.Pair.Target.KeyOf(t.key))
+		case h != t.h:
+			srcKeys = append(srcKeys, d.Pair.Source.KeyOf(t.key))
+			tgtKeys = append(tgtKeys, d.Pair.Target.KeyOf(t.key))
 		}
-		if ok && t.h != s.h {
-			tgtKeys = append(tgtKeys, t.key)
+		if ok {
+			delete(sh, t.key)
 		}
 	}
-	for k, t := range th {
-		if _, ok := sh[k]; !ok {
-			tgtKeys = append(tgtKeys, t.key)
-		}
+	for k := range sh {
+		srcKeys = append(srcKeys, d.Pair.Source.KeyOf(k))
 	}
 	if len(srcKeys) == 0 && len(tgtKeys) == 0 {
 		return nil
@@ -142,18 +152,9 @@ func (d *Differ) leaf(ctx context.Context, r source.Range, emit func([]Finding) 
 	return emit(fs)
 }
 
-type hashed struct {
-	key source.Key
+type keyHash struct {
+	key string
 	h   uint64
-}
-
-func hashes(ctx context.Context, s *source.Side, r source.Range) (map[string]hashed, error) {
-	m := map[string]hashed{}
-	err := s.RowHashes(ctx, r, func(k source.Key, h uint64) error {
-		m[k.String()] = hashed{k, h}
-		return nil
-	})
-	return m, err
 }
 
 // Fetch reads the rows with the given keys from each side and returns those that differ.

@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -301,8 +303,10 @@ func (s *Side) Splits(ctx context.Context, r Range, every int64) ([]Key, error) 
 	return out, rows.Err()
 }
 
-// RowHashes calls fn with the key and hash of every row of a range.
-func (s *Side) RowHashes(ctx context.Context, r Range, fn func(Key, uint64) error) error {
+// RowHashes calls fn with the key and hash of every row of a range. The key is given as
+// its KeyText, which KeyOf turns back into a Key: matching rows of the two sides needs no
+// more, and a leaf of thousands of rows then costs one string per row.
+func (s *Side) RowHashes(ctx context.Context, r Range, fn func(key string, h uint64) error) error {
 	b := &binder{pg: s.pg}
 	cols := append(append([]string{}, s.keyCanon...), s.rowHash)
 	for _, i := range s.inGo {
@@ -314,29 +318,107 @@ func (s *Side) RowHashes(ctx context.Context, r Range, fn func(Key, uint64) erro
 		return s.fail("read row hashes of", err)
 	}
 	defer rows.Close()
-	var h any
+	nk := len(s.keyCanon)
+	raw := make([]sql.RawBytes, nk+1)
 	raws := make([]sql.NullString, len(s.inGo))
-	extra := []any{&h}
-	for j := range raws {
-		extra = append(extra, &raws[j])
+	dest := make([]any, 0, nk+1+len(raws))
+	for i := range raw {
+		dest = append(dest, &raw[i])
 	}
+	for j := range raws {
+		dest = append(dest, &raws[j])
+	}
+	var kb []byte
 	for rows.Next() {
-		k, err := s.scanKeys(rows, extra...)
-		if err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return s.fail("read row hashes of", err)
 		}
-		hv, err := toUint64(h)
+		hv, err := parseHash(raw[nk])
 		if err != nil {
 			return s.fail("read row hashes of", err)
 		}
 		if len(raws) > 0 {
 			hv ^= goHash(raws)
 		}
-		if err := fn(k, hv); err != nil {
+		kb = appendKeyText(kb[:0], raw[:nk])
+		if err := fn(string(kb), hv); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// KeyText is a key as one string, unambiguous whatever bytes the parts hold: a one-column
+// key is its text; the parts of a composite key are each prefixed by their length.
+func KeyText(k Key) string {
+	parts := make([]sql.RawBytes, len(k))
+	for i, p := range k {
+		parts[i] = sql.RawBytes(p)
+	}
+	return string(appendKeyText(nil, parts))
+}
+
+func appendKeyText(dst []byte, parts []sql.RawBytes) []byte {
+	if len(parts) == 1 {
+		return append(dst, parts[0]...)
+	}
+	for _, p := range parts {
+		dst = binary.AppendUvarint(dst, uint64(len(p)))
+		dst = append(dst, p...)
+	}
+	return dst
+}
+
+// KeyOf turns a KeyText of this side's key back into the key.
+func (s *Side) KeyOf(text string) Key {
+	n := len(s.keyCanon)
+	if n == 1 {
+		return Key{text}
+	}
+	k := make(Key, 0, n)
+	for len(k) < n && len(text) > 0 {
+		l, w := binary.Uvarint([]byte(text))
+		if w <= 0 || uint64(len(text)-w) < l {
+			break
+		}
+		k = append(k, text[w:w+int(l)])
+		text = text[w+int(l):]
+	}
+	for len(k) < n {
+		k = append(k, "")
+	}
+	return k
+}
+
+// parseHash reads a row hash from its text (MySQL: unsigned; PostgreSQL: a signed bigint)
+// without allocating.
+func parseHash(b []byte) (uint64, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	neg := b[0] == '-'
+	digits := b
+	if neg {
+		digits = b[1:]
+	}
+	if len(digits) == 0 || len(digits) > 20 {
+		return 0, fmt.Errorf("unexpected hash value %q", b)
+	}
+	var n uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("unexpected hash value %q", b)
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, fmt.Errorf("hash value %q out of range", b)
+		}
+		n = n*10 + d
+	}
+	if neg {
+		return -n, nil
+	}
+	return n, nil
 }
 
 // Fetch reads the rows with the given keys (those that exist and pass the filter).
