@@ -108,3 +108,35 @@ func TestPartitionKey(t *testing.T) {
 	other.After[1] = other.Before[1]
 	require.NotEqual(t, pk, other.PartitionKey())
 }
+
+// appendStringByByte is AppendString without the 8-byte fast path: the reference the
+// fast path must agree with, whatever bytes sit at whatever offsets.
+func appendStringByByte(s string) string {
+	var out strings.Builder
+	for _, r := range s {
+		q := AppendString(nil, string(r))
+		out.Write(q[1 : len(q)-1])
+	}
+	return `"` + out.String() + `"`
+}
+
+func TestAppendStringFastPathAgrees(t *testing.T) {
+	specials := []string{`"`, `\`, "\x00", "\x1f", "\x7f", " ", "~", "é", "\u2028", "🚀", "\n"}
+	for _, sp := range specials {
+		for off := range 20 {
+			in := strings.Repeat("a", off) + sp + strings.Repeat("b", 19-off)
+			require.Equal(t, appendStringByByte(in), string(AppendString(nil, in)), "%q", in)
+		}
+	}
+	// Every single byte value in the middle of plain text (invalid UTF-8 included).
+	for c := range 256 {
+		in := "abcdefghij" + string([]byte{byte(c)}) + "klmnopqrstu"
+		got := string(AppendString(nil, in))
+		require.True(t, json.Valid([]byte(got)), "%q", got)
+		if utf8.ValidString(in) {
+			var back string
+			require.NoError(t, json.Unmarshal([]byte(got), &back))
+			require.Equal(t, in, back)
+		}
+	}
+}

@@ -45,3 +45,11 @@ type Sink interface {
 	// that was not acknowledged is never reported as delivered.
 	Run(ctx context.Context) error
 }
+
+// Copier is a Sink that is done with a record when Put returns (it copies the data or
+// drops it): the caller may then reuse the record and its buffer, which spares the
+// pipeline an allocation per record where the sink keeps nothing.
+type Copier interface {
+	Sink
+	CopiesRecords()
+}

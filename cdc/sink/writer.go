@@ -73,6 +73,9 @@ func NewFileSink(path string, acker Acker, m *metrics.Metrics, linger time.Durat
 
 func newBatch() *batch { return &batch{buf: make([]byte, 0, writerFlushBytes+64<<10)} }
 
+// CopiesRecords: Put copies the record's data into the sink's buffer.
+func (s *WriterSink) CopiesRecords() {}
+
 func (s *WriterSink) Put(ctx context.Context, r *Record) error {
 	s.mu.Lock()
 	if s.err != nil {
@@ -239,6 +242,9 @@ type DiscardSink struct {
 func NewDiscardSink(acker Acker, m *metrics.Metrics) *DiscardSink {
 	return &DiscardSink{acker: acker, m: m, close: make(chan struct{})}
 }
+
+// CopiesRecords: the discard sink keeps nothing.
+func (s *DiscardSink) CopiesRecords() {}
 
 func (s *DiscardSink) Put(ctx context.Context, r *Record) error {
 	s.acker.Ack(r.Seq)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"text/tabwriter"
 	"time"
 
@@ -49,6 +50,12 @@ SIGTERM or SIGINT stop it cleanly: what was read is delivered and checkpointed, 
 			}
 			c.Logger = log
 			c.Stdout = cmd.OutOrStdout()
+			if os.Getenv("GOGC") == "" {
+				// Every row event allocates (go-mysql boxes each value): with the default 100
+				// the collector takes a fifth of the daemon's CPU. 200 halves that for about
+				// a third more heap; GOGC set in the environment wins.
+				debug.SetGCPercent(200)
+			}
 			return cdc.Run(cmd.Context(), c)
 		},
 	}
