@@ -33,9 +33,10 @@ type relay struct {
 	routers []Router
 	seq     uint64
 	size    int // size of the last encoded event: the next buffer's capacity, so it rarely grows
-	// reuse is the record handed over each time to a sink that copies records (a
-	// sink.Copier): one buffer for every event instead of one each.
-	reuse *sink.Record
+	// data is the sink when it only copies data (a sink.DataSink), and buf the one
+	// buffer every event is then encoded into.
+	data    sink.DataSink
+	buf     []byte
 	stopAt  *binlog.Position
 	stop    func()      // ends the reading loop
 	stopped atomic.Bool // --stop-at reached: items after it are not relayed
@@ -46,6 +47,7 @@ type relay struct {
 // without relaying anything more.
 func (r *relay) run(ctx context.Context, batches <-chan []decoder.Item) error {
 	var err error
+	r.data, _ = r.sink.(sink.DataSink)
 	for b := range batches {
 		for _, it := range b {
 			if err != nil || r.stopped.Load() {
@@ -87,20 +89,21 @@ func (r *relay) relay(ctx context.Context, it decoder.Item) error {
 		rec.Seq = r.seq
 		return r.sink.Put(ctx, rec)
 	}
-	var rec *sink.Record
-	if _, copies := r.sink.(sink.Copier); copies {
-		if r.reuse == nil {
-			r.reuse = &sink.Record{}
-		}
-		rec = r.reuse
-		rec.Data = c.AppendJSON(rec.Data[:0], env)
-	} else {
-		rec = &sink.Record{Data: c.AppendJSON(make([]byte, 0, r.size+r.size/8+64), env)}
-		r.size = len(rec.Data)
+	if r.data != nil {
+		r.buf = c.AppendJSON(r.buf[:0], env)
+		return r.data.PutData(ctx, r.seq, r.buf)
 	}
-	rec.Seq = r.seq
-	rec.PartitionKey = c.PartitionKey()
-	rec.DB, rec.Table, rec.Op, rec.ID = c.DB, c.Table, c.Op.String(), c.ID
-	rec.Key = string(c.AppendKey(nil))
+	data := c.AppendJSON(make([]byte, 0, r.size+r.size/8+64), env)
+	r.size = len(data)
+	rec := &sink.Record{
+		Seq:          r.seq,
+		PartitionKey: c.PartitionKey(),
+		Data:         data,
+		DB:           c.DB,
+		Table:        c.Table,
+		Op:           c.Op.String(),
+		Key:          string(c.AppendKey(nil)),
+		ID:           c.ID,
+	}
 	return r.sink.Put(ctx, rec)
 }

@@ -15,7 +15,7 @@ type Metrics struct {
 	Events           *prometheus.CounterVec // events emitted, by db, table, op
 	SinkRecords      prometheus.Counter     // records acknowledged by the sink
 	SinkBytes        prometheus.Counter     // bytes of acknowledged records
-	SinkLatency      prometheus.Histogram   // duration of one sink request (PutRecords, file write)
+	SinkLatency      prometheus.Histogram   // duration of one sink request (PutRecords, a file's fsync)
 	SinkRetries      *prometheus.CounterVec // records sent again, by reason
 	SinkThrottles    prometheus.Counter     // throttling answers from the sink
 	SinkRateLimit    prometheus.Gauge       // records/s the adaptive limiter allows (0: unlimited)

@@ -46,10 +46,11 @@ type Sink interface {
 	Run(ctx context.Context) error
 }
 
-// Copier is a Sink that is done with a record when Put returns (it copies the data or
-// drops it): the caller may then reuse the record and its buffer, which spares the
-// pipeline an allocation per record where the sink keeps nothing.
-type Copier interface {
+// DataSink is a Sink that needs only a record's place and data (a file, stdout, nowhere)
+// and is done with the data when PutData returns: the pipeline then hands it one reused
+// buffer instead of building a record per event, and spends nothing on partition keys.
+type DataSink interface {
 	Sink
-	CopiesRecords()
+	// PutData is Put for a record with this seq and data.
+	PutData(ctx context.Context, seq uint64, data []byte) error
 }

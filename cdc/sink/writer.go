@@ -30,6 +30,11 @@ type WriterSink struct {
 	closed bool
 	err    error
 
+	// Run's own: records written but not yet fsynced, and their bytes.
+	pending  [][]uint64
+	unsynced int
+
+	free  chan []byte   // buffers written out, for newBatch to fill again
 	wake  chan struct{} // tells Run a buffer is queued
 	slots chan struct{} // bounds the queued buffers: Put waits when Run is behind
 	done  chan struct{} // closed when Run has stopped
@@ -45,6 +50,7 @@ type batch struct {
 const (
 	writerFlushBytes = 1 << 20
 	writerQueued     = 4
+	writerSyncBytes  = 8 << 20 // written between fsyncs at full speed (else the linger's tick)
 )
 
 // NewWriterSink returns a sink writing to w. A buffer is written out when it holds a
@@ -53,8 +59,10 @@ func NewWriterSink(name string, w io.Writer, acker Acker, m *metrics.Metrics, li
 	if linger <= 0 {
 		linger = 50 * time.Millisecond
 	}
-	return &WriterSink{name: name, w: w, acker: acker, m: m, linger: linger, cur: newBatch(),
+	s := &WriterSink{name: name, w: w, acker: acker, m: m, linger: linger, free: make(chan []byte, writerQueued+1),
 		wake: make(chan struct{}, 1), slots: make(chan struct{}, writerQueued), done: make(chan struct{})}
+	s.cur = s.newBatch()
+	return s
 }
 
 // NewFileSink returns a sink appending to the file at path (created with its directory).
@@ -71,12 +79,22 @@ func NewFileSink(path string, acker Acker, m *metrics.Metrics, linger time.Durat
 	return s, nil
 }
 
-func newBatch() *batch { return &batch{buf: make([]byte, 0, writerFlushBytes+64<<10)} }
-
-// CopiesRecords: Put copies the record's data into the sink's buffer.
-func (s *WriterSink) CopiesRecords() {}
+// newBatch starts a buffer, reusing one already written out when there is one.
+func (s *WriterSink) newBatch() *batch {
+	select {
+	case buf := <-s.free:
+		return &batch{buf: buf[:0]}
+	default:
+		return &batch{buf: make([]byte, 0, writerFlushBytes+64<<10)}
+	}
+}
 
 func (s *WriterSink) Put(ctx context.Context, r *Record) error {
+	return s.PutData(ctx, r.Seq, r.Data)
+}
+
+// PutData copies data into the sink's buffer.
+func (s *WriterSink) PutData(ctx context.Context, seq uint64, data []byte) error {
 	s.mu.Lock()
 	if s.err != nil {
 		err := s.err
@@ -84,9 +102,9 @@ func (s *WriterSink) Put(ctx context.Context, r *Record) error {
 		return err
 	}
 	b := s.cur
-	b.buf = append(b.buf, r.Data...)
+	b.buf = append(b.buf, data...)
 	b.buf = append(b.buf, '\n')
-	b.seqs = append(b.seqs, r.Seq)
+	b.seqs = append(b.seqs, seq)
 	if len(b.buf) < writerFlushBytes {
 		s.mu.Unlock()
 		return nil
@@ -107,7 +125,7 @@ func (s *WriterSink) Put(ctx context.Context, r *Record) error {
 	if queued {
 		// Queued under the lock, so the order of buffers is the order of records.
 		s.queue = append(s.queue, b)
-		s.cur = newBatch()
+		s.cur = s.newBatch()
 	}
 	s.mu.Unlock()
 	if !queued {
@@ -135,44 +153,59 @@ func (s *WriterSink) take(all bool) (queued []*batch, partial *batch, closed boo
 	defer s.mu.Unlock()
 	queued, s.queue = s.queue, nil
 	if all && len(s.cur.seqs) > 0 {
-		partial, s.cur = s.cur, newBatch()
+		partial, s.cur = s.cur, s.newBatch()
 	}
 	return queued, partial, s.closed
 }
 
-// write writes out buffers in order with one fsync for all of them (group commit: when
-// the pipeline runs ahead of the disk, fsyncs get fewer, not the pipeline slower), then
-// acknowledges their records.
+// write writes out buffers in order. Their records are acknowledged once the file is
+// fsynced (at once for a plain writer): sync fsyncs when writerSyncBytes were written
+// since the last fsync, or when forced (the linger elapsed, the sink is closing). One
+// fsync then covers many buffers (group commit): the pipeline running ahead of the disk
+// makes fsyncs fewer, not the pipeline slower, and an fsync per megabyte would cost more
+// CPU than the writes themselves.
 func (s *WriterSink) write(bs ...*batch) error {
-	if len(bs) == 0 {
+	for _, b := range bs {
+		if _, err := s.w.Write(b.buf); err != nil {
+			return fmt.Errorf("write to %s: %w", s.name, err)
+		}
+		s.m.SinkBytes.Add(float64(len(b.buf)))
+		s.unsynced += len(b.buf)
+		// Only the sequence numbers wait for the fsync; the data is in the file.
+		s.pending = append(s.pending, b.seqs)
+		select {
+		case s.free <- b.buf:
+		default:
+		}
+	}
+	return nil
+}
+
+// sync fsyncs what was written and acknowledges its records, if enough was written
+// since the last fsync or force is set.
+func (s *WriterSink) sync(force bool) error {
+	if len(s.pending) == 0 || (!force && s.unsynced < writerSyncBytes) {
 		return nil
 	}
 	start := time.Now()
-	var err error
-	for _, b := range bs {
-		if _, err = s.w.Write(b.buf); err != nil {
-			break
+	if s.file != nil {
+		if err := s.file.Sync(); err != nil {
+			return fmt.Errorf("write to %s: fsync: %w", s.name, err)
 		}
-	}
-	if err == nil && s.file != nil {
-		err = s.file.Sync()
-	}
-	if err != nil {
-		return fmt.Errorf("write to %s: %w", s.name, err)
 	}
 	s.m.SinkLatency.Observe(time.Since(start).Seconds())
 	ba, batched := s.acker.(BatchAcker)
-	for _, b := range bs {
+	for _, seqs := range s.pending {
 		if batched {
-			ba.AckAll(b.seqs)
+			ba.AckAll(seqs)
 		} else {
-			for _, seq := range b.seqs {
+			for _, seq := range seqs {
 				s.acker.Ack(seq)
 			}
 		}
-		s.m.SinkRecords.Add(float64(len(b.seqs)))
-		s.m.SinkBytes.Add(float64(len(b.buf)))
+		s.m.SinkRecords.Add(float64(len(seqs)))
 	}
+	s.pending, s.unsynced = s.pending[:0], 0
 	return nil
 }
 
@@ -220,8 +253,12 @@ func (s *WriterSink) Run(ctx context.Context) (err error) {
 		if err := s.write(all...); err != nil {
 			return err
 		}
+		// Written buffers leave the queue: Put may fill more while the fsync runs.
 		for range queued {
 			<-s.slots
+		}
+		if err := s.sync(lingered || closing || s.file == nil); err != nil {
+			return err
 		}
 		if closed && closing {
 			// Everything Put before Close is written: Close comes after the last Put.
@@ -243,11 +280,13 @@ func NewDiscardSink(acker Acker, m *metrics.Metrics) *DiscardSink {
 	return &DiscardSink{acker: acker, m: m, close: make(chan struct{})}
 }
 
-// CopiesRecords: the discard sink keeps nothing.
-func (s *DiscardSink) CopiesRecords() {}
-
 func (s *DiscardSink) Put(ctx context.Context, r *Record) error {
-	s.acker.Ack(r.Seq)
+	return s.PutData(ctx, r.Seq, r.Data)
+}
+
+// PutData acknowledges the record at once.
+func (s *DiscardSink) PutData(ctx context.Context, seq uint64, data []byte) error {
+	s.acker.Ack(seq)
 	s.m.SinkRecords.Inc()
 	return nil
 }

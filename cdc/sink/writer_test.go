@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strangler/strangler/cdc/metrics"
@@ -123,4 +124,39 @@ func TestFileSinkKeepsOrderAcrossBuffers(t *testing.T) {
 		require.True(t, strings.HasPrefix(sc.Text(), fmt.Sprintf(`{"n":%d,`, i)), "line %d", i)
 	}
 	require.Equal(t, n, i)
+}
+
+// A file sink fed faster than the disk fsyncs once per writerSyncBytes written, not once
+// per buffer, and still acknowledges every record, in order, only once it is on disk.
+func TestFileSinkGroupsFsyncs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	a := &acks{}
+	m := metrics.Discard()
+	// A linger far longer than the test: only the bytes written and Close force fsyncs.
+	s, err := NewFileSink(path, a, m, time.Hour)
+	require.NoError(t, err)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	line := []byte(`{"payload":"` + strings.Repeat("x", 1000) + `"}`)
+	const records = 40_000 // about 40 MB: 40 buffers of 1 MB
+	for i := uint64(1); i <= records; i++ {
+		require.NoError(t, s.Put(ctx, &Record{Seq: i, Data: line}))
+	}
+	s.Close()
+	require.NoError(t, <-done)
+
+	got := a.got()
+	require.Len(t, got, records)
+	for i, seq := range got {
+		require.Equal(t, uint64(i+1), seq, "acknowledged in order")
+	}
+	var h dto.Metric
+	require.NoError(t, m.SinkLatency.Write(&h))
+	fsyncs := h.GetHistogram().GetSampleCount()
+	require.GreaterOrEqual(t, fsyncs, uint64(2), "fsyncs happen while writing, not only at the end")
+	require.LessOrEqual(t, fsyncs, uint64(records*len(line)/writerSyncBytes+2), "one fsync per %d bytes written", writerSyncBytes)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, int64(records*(len(line)+1)), info.Size())
 }

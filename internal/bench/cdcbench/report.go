@@ -258,7 +258,7 @@ func writeWhereTimeGoes(w func(string, ...any), r *results) {
 	w("| (a') + `Layout.Row` value conversion | %.2f | %+.2f |\n", perRow(a1), perRow(a1)-perRow(a))
 	w("| (a'') + change, JSON, partition key | %.2f | %+.2f |\n", perRow(a2), perRow(a2)-perRow(a1))
 	w("| (b) the daemon → discard (reader, decoder, relay, checkpointer, metrics, start-up) | %.2f | %+.2f |\n", perRow(bd), perRow(bd)-perRow(a2))
-	w("| (b) the daemon → file (write, fsync per MiB) | %.2f | %+.2f |\n\n", perRow(bf), perRow(bf)-perRow(bd))
+	w("| (b) the daemon → file (write; fsync per 8 MiB written or per linger) | %.2f | %+.2f |\n\n", perRow(bf), perRow(bf)-perRow(bd))
 	w("Into discard the daemon spends %.1f× the CPU per row of go-mysql's decoding alone: of the %.2f µs more, %.2f µs are the value conversion and JSON encoding any pipeline of this shape needs ((a'') − (a)) and %.2f µs the rest of the daemon. With both cores shared (by the daemon's goroutines, MariaDB's dump thread and whatever else runs), its rate follows its CPU per row.\n\n",
 		perRow(bd)/perRow(a), perRow(bd)-perRow(a), perRow(a2)-perRow(a), perRow(bd)-perRow(a2))
 	if !r.profileRan || len(r.profileCum) == 0 {
