@@ -128,7 +128,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   echo "Targets: identical tables, both sides read, no slower than pt-table-checksum reading one (ratio ≤ 1);"
   echo "the hundred differences found in under twice its time (ratio < 2); memory under 150 MB."
   echo "Defaults were used (--workers 2, --chunk-time 500ms, --chunk-rows-max 1000000); --recheck-times 0 since the data is static."
-  echo "MariaDB → MariaDB hashes rows with CRC32C of their CRC32 (one text build per row, as pt-table-checksum); any pair with PostgreSQL uses MD5, slower to compute on MariaDB."
+  echo "MariaDB → MariaDB hashes rows with the CRC32 of their CRC32 (one text build per row, as pt-table-checksum); any pair with PostgreSQL uses MD5, slower to compute on MariaDB."
 } >"$OUT"
 echo "bench: wrote $OUT" >&2
 cat "$OUT"

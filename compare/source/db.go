@@ -49,7 +49,6 @@ type DB struct {
 	Addr     string // redacted address, for logs and reports
 	Name     string // current database (MySQL) or database (PostgreSQL)
 	sql      *sql.DB
-	crc32c   bool   // the server has CRC32C() (MariaDB 10.8+): cheap digests same-engine
 	normJSON bool   // MariaDB's JSON_NORMALIZE exists
 	collate  string // PostgreSQL: the database's default collation (datcollate)
 }
@@ -125,7 +124,6 @@ func Open(ctx context.Context, addr string, maxConns int) (*DB, error) {
 			d.Engine = MariaDB
 		}
 		var x sql.NullString
-		d.crc32c = d.sql.QueryRowContext(pctx, "SELECT CRC32C('')").Scan(&x) == nil
 		d.normJSON = d.sql.QueryRowContext(pctx, "SELECT JSON_NORMALIZE('{}')").Scan(&x) == nil
 	} else {
 		var num int

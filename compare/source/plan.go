@@ -198,7 +198,7 @@ func Plan(ctx context.Context, src, tgt *DB, m mapping.Table) (*Pair, error) {
 		p.KeyNames = append(p.KeyNames, p.Columns[idx].src.col.Name)
 	}
 	p.Digest = "md5"
-	if src.Engine.mysqlFamily() && tgt.Engine.mysqlFamily() && src.crc32c && tgt.crc32c {
+	if src.Engine.mysqlFamily() && tgt.Engine.mysqlFamily() {
 		p.Digest = "crc32"
 	}
 	for _, side := range []*Side{p.Source, p.Target} {
@@ -792,11 +792,12 @@ func rowHashExpr(d *DB, p *Pair, isSrc bool) string {
 	if p.Digest == "crc32" {
 		// A CRC is linear over GF(2): the same edit on two rows of equal length changes both
 		// CRCs by the same bits, and the two changes cancel under BIT_XOR (so would any even
-		// number of them: a batch UPDATE the target missed). CRC32C of the CRC32's decimal
-		// text is not linear in the row's bits, so equal edits do not cancel, and it costs
-		// almost nothing next to building the row text, which is built once: a second CRC
-		// of the text, or the text kept in a user variable, costs 30% more per row.
-		return "CRC32C(CRC32(" + text + "))"
+		// number of them: a batch UPDATE the target missed). The CRC32 of the CRC32's
+		// decimal text is not linear in the row's bits, so equal edits do not cancel, and it
+		// costs almost nothing next to building the row text, which is built once: a second
+		// CRC of the text, or the text kept in a user variable, costs 30% more per row.
+		// CRC32() exists on every MySQL and MariaDB.
+		return "CRC32(CRC32(" + text + "))"
 	}
 	return "CAST(CONV(LEFT(MD5(" + text + "), 16), 16, 10) AS UNSIGNED)"
 }

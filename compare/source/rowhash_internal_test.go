@@ -14,10 +14,10 @@ import (
 	"github.com/strangler/strangler/internal/testenv"
 )
 
-// The same-engine row hash is CRC32C of the decimal text of the row text's CRC32 (the text
-// is built once): the hashes of the server must be exactly that, computed here in Go from
+// The same-engine row hash is the CRC32 of the decimal text of the row text's CRC32 (the
+// text is built once): the hashes of the server must be exactly that, computed here in Go from
 // the row text the server builds.
-func TestRowHashIsCRC32COfCRC32(t *testing.T) {
+func TestRowHashIsCRC32OfCRC32(t *testing.T) {
 	t.Parallel()
 	my := testenv.NewMySQLDatabase(t)
 	my.Exec(t, "CREATE TABLE h (id INT NOT NULL PRIMARY KEY, name VARCHAR(20) NULL, amount DECIMAL(8,2) NOT NULL, at DATETIME(6) NULL)",
@@ -37,19 +37,18 @@ func TestRowHashIsCRC32COfCRC32(t *testing.T) {
 	require.Len(t, got, 50)
 
 	expr := p.Source.rowHash
-	text := strings.TrimSuffix(strings.TrimPrefix(expr, "CRC32C(CRC32("), "))")
+	text := strings.TrimSuffix(strings.TrimPrefix(expr, "CRC32(CRC32("), "))")
 	require.NotEqual(t, expr, text, "unexpected row hash %s", expr)
 	rows, err := db.sql.QueryContext(ctx, "SELECT id, "+text+" FROM h")
 	require.NoError(t, err)
 	defer rows.Close()
-	castagnoli := crc32.MakeTable(crc32.Castagnoli)
 	n := 0
 	for rows.Next() {
 		var id string
 		var b []byte
 		require.NoError(t, rows.Scan(&id, &b))
 		inner := strconv.FormatUint(uint64(crc32.ChecksumIEEE(b)), 10)
-		require.Equal(t, uint64(crc32.Checksum([]byte(inner), castagnoli)), got[id], "row %s", id)
+		require.Equal(t, uint64(crc32.ChecksumIEEE([]byte(inner))), got[id], "row %s", id)
 		n++
 	}
 	require.NoError(t, rows.Err())
