@@ -22,13 +22,7 @@ func TestRowHashIsCRC32OfCRC32(t *testing.T) {
 	my := testenv.NewMySQLDatabase(t)
 	my.Exec(t, "CREATE TABLE h (id INT NOT NULL PRIMARY KEY, name VARCHAR(20) NULL, amount DECIMAL(8,2) NOT NULL, at DATETIME(6) NULL)",
 		"INSERT INTO h SELECT seq, IF(seq % 3 = 0, NULL, REPEAT('é', seq % 7)), seq / 7, IF(seq % 4 = 0, NULL, '2024-01-01' + INTERVAL seq SECOND) FROM seq_1_to_50")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := Open(ctx, my.Addr, 2)
-	require.NoError(t, err)
-	defer db.Close()
-	p, err := Plan(ctx, db, db, mapping.Table{Source: "h", Target: "h"})
-	require.NoError(t, err)
+	ctx, db, p := openPlan(t, my, mapping.Table{Source: "h", Target: "h"})
 	require.Equal(t, "crc32", p.Digest)
 	require.Equal(t, 1, strings.Count(p.Source.rowHash, "CONCAT_WS("), "the text is built once: %s", p.Source.rowHash)
 
@@ -67,13 +61,7 @@ func TestRawColumnsWhereTextIsCanonical(t *testing.T) {
 		`CREATE TABLE r2 (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, name TEXT CHARACTER SET utf8mb4 NOT NULL, price DECIMAL(14,2) NOT NULL,
 			at TIMESTAMP(3) NOT NULL, d DATE NOT NULL, tag BLOB NOT NULL, wide DECIMAL(8,3) NOT NULL, fine DATETIME(6) NOT NULL,
 			l1 VARCHAR(5) CHARACTER SET utf8mb4 NOT NULL)`)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := Open(ctx, my.Addr, 2)
-	require.NoError(t, err)
-	defer db.Close()
-	p, err := Plan(ctx, db, db, mapping.Table{Source: "r1", Target: "r2"})
-	require.NoError(t, err)
+	ctx, db, p := openPlan(t, my, mapping.Table{Source: "r1", Target: "r2"})
 	raw := map[string]bool{}
 	for i, c := range p.Columns {
 		raw[c.Name] = p.Source.canon[i] == c.src.raw && p.Target.canon[i] == c.tgt.raw
@@ -85,11 +73,24 @@ func TestRawColumnsWhereTextIsCanonical(t *testing.T) {
 	}, raw)
 
 	// A rule on a column takes it off the raw path.
-	p, err = Plan(ctx, db, db, mapping.Table{Source: "r1", Target: "r2", Columns: []mapping.Column{{Source: "name", Normalize: mapping.Normalize{Trim: true}}}})
+	p, err := Plan(ctx, db, db, mapping.Table{Source: "r1", Target: "r2", Columns: []mapping.Column{{Source: "name", Normalize: mapping.Normalize{Trim: true}}}})
 	require.NoError(t, err)
 	for i, c := range p.Columns {
 		if c.Name == "name" {
 			require.NotEqual(t, c.src.raw, p.Source.canon[i])
 		}
 	}
+}
+
+// openPlan opens the test database as both sides and plans the comparison of m.
+func openPlan(t *testing.T, my *testenv.MySQLDatabase, m mapping.Table) (context.Context, *DB, *Pair) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	db, err := Open(ctx, my.Addr, 2)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	p, err := Plan(ctx, db, db, m)
+	require.NoError(t, err)
+	return ctx, db, p
 }
