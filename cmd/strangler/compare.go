@@ -64,14 +64,6 @@ Exit codes: 0 everything matches, 1 differences found, 2 error. See docs/compare
 	return cmd
 }
 
-// mappingFlag lets a --config file carry `tables:` (read by the command itself): the
-// settings layer hands it over as text, which is ignored here.
-type mappingFlag struct{}
-
-func (mappingFlag) String() string   { return "" }
-func (mappingFlag) Set(string) error { return nil }
-func (mappingFlag) Type() string     { return "stringSlice" }
-
 type reportFlags struct {
 	json, md, html string
 	threshold      float64
@@ -126,7 +118,6 @@ func newCompareDataCommand(g *globals) *cobra.Command {
 		fixPath      string
 		progressMode string
 		rep          reportFlags
-		noisy        mappingFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "data",
@@ -168,8 +159,8 @@ Exit code 0: every table matches; 1: differences found; 2: error.`,
 	f.StringVar(&cfg.Target, "target", "", "new service's database: mysql://... or postgres://... (required)")
 	f.StringArrayVar(&tables, "table", nil, "table to compare: NAME, or legacy_name=target_name (repeatable)")
 	f.StringVar(&mappingPath, "mapping", "", "YAML file whose tables: section maps tables and columns (docs/compare.md)")
-	f.Var(noisy, "tables", "table mappings: only in the --config file (tables: [...]), see docs/compare.md")
-	_ = f.MarkHidden("tables")
+	// The --config file may carry tables: (mappings), read by runCompareData itself.
+	cmd.Annotations = map[string]string{cliconfig.SectionsAnnotation: "tables"}
 	f.StringVar(&storeAddr, "store", "", "parity store: mysql://... database for the toolkit's tables (runs, progress, history)")
 	f.StringVar(&prefix, "table-prefix", migrations.DefaultPrefix, "prefix of the toolkit's table names in --store")
 	f.StringVar(&cfg.Name, "name", "", "label of the run in the store and reports")

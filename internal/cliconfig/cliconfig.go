@@ -116,10 +116,20 @@ func set(cmd *cobra.Command, f *pflag.Flag, vals []string) error {
 	return nil
 }
 
+// SectionsAnnotation names, in a command's Annotations, the keys of the --config file
+// the command reads itself (comma-separated), rather than through a flag: compare's
+// tables: list of mappings, for instance. Apply then knows them and leaves them alone.
+const SectionsAnnotation = "strangler.config-sections"
+
 func allFlags(root *cobra.Command) map[string]bool {
 	known := map[string]bool{}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
+		for _, k := range strings.Split(c.Annotations[SectionsAnnotation], ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				known[k] = true
+			}
+		}
 		c.Flags().VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
 		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { known[f.Name] = true })
 		for _, sub := range c.Commands() {

@@ -82,3 +82,21 @@ func TestUnknownKeysAndBadValuesAreRefused(t *testing.T) {
 	err = Apply(newCmd(&out), "")
 	require.ErrorContains(t, err, "STRANGLER_SERVER_ID")
 }
+
+// A section a command reads itself (declared in its annotations) is accepted in the file
+// and left alone; the same key is still unknown where no command declares it.
+func TestDeclaredSectionsAreKnown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("source: s\ntables:\n  - source: a\n    target: b\n"), 0o644))
+	var out struct {
+		source  string
+		id      uint32
+		include []string
+	}
+	cmd := newCmd(&out)
+	require.ErrorContains(t, Apply(cmd, path), "unknown settings tables")
+
+	cmd.Annotations = map[string]string{SectionsAnnotation: "tables"}
+	require.NoError(t, Apply(cmd, path))
+	require.Equal(t, "s", out.source)
+}
