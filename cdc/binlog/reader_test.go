@@ -67,8 +67,9 @@ func TestReconnectInsideATransactionDeliversEachEventOnce(t *testing.T) {
 	file, pos := testenv.MasterPosition(t, db.DB)
 	tx, err := db.DB.Begin()
 	require.NoError(t, err)
-	// 300 events of 8 KB: more than socket buffers hold, so a cut lands mid-transaction.
-	const n = 300
+	// 1,500 events of 8 KB (12 MB), cut after the first 50: far more than the socket
+	// buffers on the way can hold (300 events sometimes all arrived before the cut).
+	const n, cutAt = 1500, 50
 	for i := 1; i <= n; i++ {
 		_, err := tx.Exec(fmt.Sprintf("INSERT INTO t VALUES (%d, REPEAT('p', 8000))", i))
 		require.NoError(t, err)
@@ -97,7 +98,7 @@ func TestReconnectInsideATransactionDeliversEachEventOnce(t *testing.T) {
 				txID = ev.Tx.ID
 			}
 			require.Equal(t, txID, ev.Tx.ID, "all rows in one transaction")
-			if len(ids) == n/2 && !cut {
+			if len(ids) == cutAt && !cut {
 				proxy.Cut()
 				cut = true
 			}
