@@ -3,8 +3,6 @@ package dualwrite_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -379,47 +377,4 @@ func TestFailedLegacyWritesMirrorNothing(t *testing.T) {
 			})
 		}
 	}
-}
-
-// runDeadlock runs two writes that lock p and q in opposite orders and returns how many
-// ended as deadlock victims.
-func runDeadlock(t *testing.T, w *dualwrite.Writer) int {
-	locked := make(chan struct{}, 2)
-	proceed := make(chan struct{})
-	write := func(first, second, id string) dualwrite.TxFunc {
-		attempt := 0
-		return func(ctx context.Context, tx *sql.Tx) ([]dualwrite.Event, error) {
-			attempt++
-			if _, err := tx.ExecContext(ctx, "UPDATE counters SET n = n + 1 WHERE aggregate = ?", first); err != nil {
-				return nil, err
-			}
-			if attempt == 1 {
-				locked <- struct{}{}
-				<-proceed
-			}
-			if _, err := tx.ExecContext(ctx, "UPDATE counters SET n = n + 1 WHERE aggregate = ?", second); err != nil {
-				return nil, err
-			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO items VALUES (?, ?, 1)", id, id); err != nil {
-				return nil, err
-			}
-			payload, _ := json.Marshal(map[string]int{"n": 1})
-			return []dualwrite.Event{{ID: id, Type: "ItemAdded", AggregateType: "item", AggregateID: id, Payload: payload}}, nil
-		}
-	}
-	results := make(chan error, 2)
-	go func() { results <- w.Do(context.Background(), write("p", "q", "pq")) }()
-	go func() { results <- w.Do(context.Background(), write("q", "p", "qp")) }()
-	<-locked
-	<-locked
-	close(proceed)
-	victims := 0
-	for i := 0; i < 2; i++ {
-		if err := <-results; err != nil {
-			var me *mysql.MySQLError
-			require.True(t, errors.As(err, &me) && me.Number == 1213, "want a deadlock, got %v", err)
-			victims++
-		}
-	}
-	return victims
 }

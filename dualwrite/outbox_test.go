@@ -209,42 +209,7 @@ func TestOutboxFailedWritesEmitNothing(t *testing.T) {
 			require.EqualValues(t, 1062, me.Number, "duplicate key")
 
 			// Two writes lock p and q in opposite orders: InnoDB kills one.
-			locked := make(chan struct{}, 2)
-			proceed := make(chan struct{})
-			deadlocked := func(first, second, id string) dualwrite.TxFunc {
-				attempt := 0
-				return func(ctx context.Context, tx *sql.Tx) ([]dualwrite.Event, error) {
-					attempt++
-					if _, err := tx.ExecContext(ctx, "UPDATE counters SET n = n + 1 WHERE aggregate = ?", first); err != nil {
-						return nil, err
-					}
-					if attempt == 1 {
-						locked <- struct{}{}
-						<-proceed
-					}
-					if _, err := tx.ExecContext(ctx, "UPDATE counters SET n = n + 1 WHERE aggregate = ?", second); err != nil {
-						return nil, err
-					}
-					if _, err := tx.ExecContext(ctx, "INSERT INTO items VALUES (?, ?, 1)", id, id); err != nil {
-						return nil, err
-					}
-					return []dualwrite.Event{{ID: id, Type: "ItemAdded", AggregateType: "item", AggregateID: id, Payload: []byte(`{"n":1}`)}}, nil
-				}
-			}
-			results := make(chan error, 2)
-			go func() { results <- w.Do(ctx, deadlocked("p", "q", "pq")) }()
-			go func() { results <- w.Do(ctx, deadlocked("q", "p", "qp")) }()
-			<-locked
-			<-locked
-			close(proceed)
-			var deadlocks int
-			for i := 0; i < 2; i++ {
-				if err := <-results; err != nil {
-					require.ErrorAs(t, err, &me)
-					require.EqualValues(t, 1213, me.Number, "deadlock")
-					deadlocks++
-				}
-			}
+			deadlocks := runDeadlock(t, w)
 			committed := f.committed()
 			if retries == 0 {
 				require.Equal(t, 1, deadlocks, "one victim")
