@@ -138,8 +138,10 @@ func (r *Reader) Start(ctx context.Context, from Position) error {
 	return r.connect(ctx)
 }
 
-func (r *Reader) syncerConfig() (replication.BinlogSyncerConfig, error) {
-	mc, err := dburl.ParseMySQL(r.cfg.Addr)
+// SyncerConfig is the go-mysql BinlogSyncer configuration a Reader with this Config
+// streams with (the benchmark's raw-decode ceiling uses it too, to measure the same).
+func (c Config) SyncerConfig() (replication.BinlogSyncerConfig, error) {
+	mc, err := dburl.ParseMySQL(c.Addr)
 	if err != nil {
 		return replication.BinlogSyncerConfig{}, err
 	}
@@ -152,20 +154,20 @@ func (r *Reader) syncerConfig() (replication.BinlogSyncerConfig, error) {
 		return replication.BinlogSyncerConfig{}, fmt.Errorf("source port %q: %w", portStr, err)
 	}
 	sc := replication.BinlogSyncerConfig{
-		ServerID:         r.cfg.ServerID,
-		Flavor:           r.cfg.Flavor,
+		ServerID:         c.ServerID,
+		Flavor:           c.Flavor,
 		Host:             host,
 		Port:             uint16(port),
 		User:             mc.User,
 		Password:         mc.Passwd,
 		Charset:          "utf8mb4",
-		HeartbeatPeriod:  r.cfg.HeartbeatPeriod,
-		ReadTimeout:      r.cfg.ReadTimeout,
+		HeartbeatPeriod:  c.HeartbeatPeriod,
+		ReadTimeout:      c.ReadTimeout,
 		DisableRetrySync: true, // reconnection is ours: go-mysql's would resend half transactions
 		VerifyChecksum:   true,
 		EventCacheCount:  1024,
 		Logger:           slog.New(slog.DiscardHandler),
-		FillZeroLogPos:   r.cfg.Flavor == FlavorMariaDB,
+		FillZeroLogPos:   c.Flavor == FlavorMariaDB,
 		Localhost:        "strangler",
 	}
 	if mc.TLS != nil {
@@ -173,15 +175,15 @@ func (r *Reader) syncerConfig() (replication.BinlogSyncerConfig, error) {
 	} else if mc.TLSConfig == "true" || mc.TLSConfig == "skip-verify" {
 		sc.TLSConfig = &tls.Config{InsecureSkipVerify: mc.TLSConfig == "skip-verify", ServerName: host}
 	}
-	if r.cfg.ConfigureSyncer != nil {
-		r.cfg.ConfigureSyncer(&sc)
+	if c.ConfigureSyncer != nil {
+		c.ConfigureSyncer(&sc)
 	}
 	return sc, nil
 }
 
 // connect opens a stream at the reader's current boundary (or transaction start).
 func (r *Reader) connect(ctx context.Context) error {
-	sc, err := r.syncerConfig()
+	sc, err := r.cfg.SyncerConfig()
 	if err != nil {
 		return err
 	}

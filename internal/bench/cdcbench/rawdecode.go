@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"strconv"
 	"syscall"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/strangler/strangler/cdc/decoder"
 	"github.com/strangler/strangler/cdc/event"
 	"github.com/strangler/strangler/cdc/filter"
-	"github.com/strangler/strangler/internal/dburl"
 )
 
 // How far the in-process reading goes down the daemon's path.
@@ -78,42 +75,19 @@ func cpuSelf() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// syncerConfig is the BinlogSyncer configuration of the daemon's binlog.Reader
-// (cdc/binlog/reader.go), with the decoder's value options and its skipping of the rows of
-// tables not streamed: the ceiling is measured with the settings the daemon runs with.
+// syncerConfig is the BinlogSyncer configuration of the daemon's binlog.Reader, with the
+// decoder's value options and its skipping of the rows of tables not streamed, as the
+// daemon sets them (cdc/daemon.go): the ceiling is measured with the settings the daemon
+// runs with.
 func syncerConfig(addr string, serverID uint32, f *filter.Filter) (replication.BinlogSyncerConfig, error) {
-	mc, err := dburl.ParseMySQL(addr)
-	if err != nil {
-		return replication.BinlogSyncerConfig{}, err
-	}
-	host, portStr, err := net.SplitHostPort(mc.Addr)
-	if err != nil {
-		return replication.BinlogSyncerConfig{}, fmt.Errorf("source address %q: %w", mc.Addr, err)
-	}
-	port, err := strconv.ParseUint(portStr, 10, 16)
-	if err != nil {
-		return replication.BinlogSyncerConfig{}, fmt.Errorf("source port %q: %w", portStr, err)
-	}
-	sc := replication.BinlogSyncerConfig{
-		ServerID:         serverID,
-		Flavor:           gomysql.MariaDBFlavor,
-		Host:             host,
-		Port:             uint16(port),
-		User:             mc.User,
-		Password:         mc.Passwd,
-		Charset:          "utf8mb4",
-		HeartbeatPeriod:  5 * time.Second,
-		ReadTimeout:      30 * time.Second,
-		DisableRetrySync: true,
-		VerifyChecksum:   true,
-		EventCacheCount:  1024,
-		Logger:           slog.New(slog.DiscardHandler),
-		FillZeroLogPos:   true,
-		Localhost:        "strangler-bench",
-	}
-	decoder.ConfigureSyncer(&sc)
-	sc.RowsEventDecodeFunc = decoder.SkipUnstreamed(f)
-	return sc, nil
+	return binlog.Config{
+		Addr: addr, Flavor: binlog.FlavorMariaDB, ServerID: serverID,
+		HeartbeatPeriod: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		ConfigureSyncer: func(sc *replication.BinlogSyncerConfig) {
+			decoder.ConfigureSyncer(sc)
+			sc.RowsEventDecodeFunc = decoder.SkipUnstreamed(f)
+		},
+	}.SyncerConfig()
 }
 
 // rawDecode reads [from, to) of the binlog in process with go-mysql and takes each row of
