@@ -2,10 +2,8 @@ package testenv
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -17,86 +15,29 @@ import (
 // server never sees it and rolls back.) It reads the plain protocol: no TLS, no
 // compression, which is how the test DSNs connect.
 type MySQLCommitProxy struct {
-	ln       net.Listener
-	upstream string
-	armed    atomic.Bool
-	cut      atomic.Int32
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	*TCPProxy
+	armed atomic.Bool
+	cut   atomic.Int32
 }
 
 // NewMySQLCommitProxy starts a proxy to upstream (host:port), closed when the test ends.
 func NewMySQLCommitProxy(t testing.TB, upstream string) *MySQLCommitProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	p := &MySQLCommitProxy{TCPProxy: listen(t, upstream)}
+	p.relay = func(c, up net.Conn) {
+		var swallow atomic.Bool
+		go p.clientToServer(c, up, &swallow)
+		go p.serverToClient(up, c, &swallow)
 	}
-	p := &MySQLCommitProxy{ln: ln, upstream: upstream, conns: map[net.Conn]struct{}{}}
 	go p.accept()
-	t.Cleanup(p.Close)
 	return p
 }
-
-// Addr is the proxy's host:port.
-func (p *MySQLCommitProxy) Addr() string { return p.ln.Addr().String() }
 
 // ArmCommitCut makes the next COMMIT (on any connection) commit unseen.
 func (p *MySQLCommitProxy) ArmCommitCut() { p.armed.Store(true) }
 
 // CommitsCut counts the COMMITs whose answers were swallowed.
 func (p *MySQLCommitProxy) CommitsCut() int { return int(p.cut.Load()) }
-
-// Close stops the proxy and resets every connection.
-func (p *MySQLCommitProxy) Close() {
-	_ = p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		reset(c)
-	}
-	clear(p.conns)
-}
-
-func reset(c net.Conn) {
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = c.Close()
-}
-
-func (p *MySQLCommitProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		up, err := net.Dial("tcp", p.upstream)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		var swallow atomic.Bool
-		go p.clientToServer(c, up, &swallow)
-		go p.serverToClient(up, c, &swallow)
-	}
-}
-
-func (p *MySQLCommitProxy) drop(a, b net.Conn) {
-	reset(a)
-	reset(b)
-	p.mu.Lock()
-	delete(p.conns, a)
-	delete(p.conns, b)
-	p.mu.Unlock()
-}
 
 var comQueryCommit = []byte("\x03COMMIT")
 

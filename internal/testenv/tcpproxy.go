@@ -14,6 +14,10 @@ type TCPProxy struct {
 	ln       net.Listener
 	upstream string
 
+	// relay forwards one accepted connection and its upstream one: both ways as they
+	// are, unless a proxy built on this one (MySQLCommitProxy) reads what passes.
+	relay func(client, up net.Conn)
+
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
 	refuse  bool
@@ -24,12 +28,23 @@ type TCPProxy struct {
 // when the test ends.
 func NewTCPProxy(t testing.TB, upstream string) *TCPProxy {
 	t.Helper()
+	p := listen(t, upstream)
+	p.relay = func(c, up net.Conn) {
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+	go p.accept()
+	return p
+}
+
+// listen opens the proxy's port (the caller sets relay, then starts accept).
+func listen(t testing.TB, upstream string) *TCPProxy {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &TCPProxy{ln: ln, upstream: upstream, conns: map[net.Conn]struct{}{}}
-	go p.accept()
 	t.Cleanup(p.Close)
 	return p
 }
@@ -50,12 +65,27 @@ func (p *TCPProxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c := range p.conns {
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		_ = c.Close()
+		reset(c)
 	}
 	clear(p.conns)
+}
+
+// reset closes c with an RST, dropping what was not yet delivered.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// drop resets a connection pair and forgets it.
+func (p *TCPProxy) drop(a, b net.Conn) {
+	reset(a)
+	reset(b)
+	p.mu.Lock()
+	delete(p.conns, a)
+	delete(p.conns, b)
+	p.mu.Unlock()
 }
 
 // Refuse makes the proxy close new connections at once (the server is "down").
@@ -98,8 +128,7 @@ func (p *TCPProxy) accept() {
 		p.mu.Lock()
 		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 		p.mu.Unlock()
-		go p.pipe(c, up)
-		go p.pipe(up, c)
+		p.relay(c, up)
 	}
 }
 
