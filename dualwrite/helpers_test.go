@@ -387,3 +387,33 @@ func runDeadlock(t *testing.T, w *dualwrite.Writer) int {
 	}
 	return victims
 }
+
+// writeConcurrently runs writers goroutines of n writes each, item "g<writer>-<i>" on
+// aggregate "a<(writer+i) % aggregates>"; the writes where fails(i) is true fail in the
+// legacy write. It fails the test when a write's outcome is not the one planned.
+func writeConcurrently(t *testing.T, w *dualwrite.Writer, writers, n, aggregates int, fails func(i int) bool) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*n)
+	for g := 0; g < writers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				err := w.Do(context.Background(), writeItem(id, fmt.Sprintf("a%d", (g+i)%aggregates), fails(i)))
+				switch {
+				case fails(i) && err == nil:
+					errs <- fmt.Errorf("%s: the failing write returned no error", id)
+				case !fails(i) && err != nil:
+					errs <- fmt.Errorf("%s: %w", id, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}

@@ -61,37 +61,12 @@ func TestMirrorToKinesis(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t).withStream(2)
 	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeMirror, Target: f.kinesisTarget(f.endpoint)})
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for g := 0; g < 6; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 10; i++ {
-				id := fmt.Sprintf("g%d-%d", g, i)
-				err := w.Do(context.Background(), writeItem(id, fmt.Sprintf("a%d", (g+i)%4), i%4 == 1))
-				if i%4 == 1 {
-					if err == nil {
-						errs <- fmt.Errorf("%s: failing write returned nil", id)
-					}
-					continue
-				}
-				if err != nil {
-					errs <- fmt.Errorf("%s: %w", id, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	writeConcurrently(t, w, 6, 10, 4, func(i int) bool { return i%4 == 1 })
 	// A duplicate key fails in the legacy write, before anything is journaled.
 	err := w.Do(context.Background(), writeItem("g0-0", "a0", false))
 	var me *mysql.MySQLError
 	require.ErrorAs(t, err, &me)
 	require.EqualValues(t, 1062, me.Number)
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
 	committed := f.committed()
 	require.Len(t, committed, 6*7)
 	v := checkStream(t, committed, f.readAll())

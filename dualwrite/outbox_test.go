@@ -27,30 +27,7 @@ func TestOutboxRelayPublishesExactlyTheCommittedWrites(t *testing.T) {
 	w := f.writer(dualwrite.Config{})
 	stop := f.startRelay(outbox.RelayConfig{Batch: 7})
 
-	var wg sync.WaitGroup
-	errs := make(chan error, 200)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 20; i++ {
-				id := fmt.Sprintf("g%d-%d", g, i)
-				err := w.Do(context.Background(), writeItem(id, fmt.Sprintf("a%d", (g+i)%5), i%5 == 3))
-				if i%5 == 3 {
-					if err == nil {
-						errs <- fmt.Errorf("%s: the failing write returned no error", id)
-					}
-				} else if err != nil {
-					errs <- fmt.Errorf("%s: %w", id, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	writeConcurrently(t, w, 8, 20, 5, func(i int) bool { return i%5 == 3 })
 	waitFor(t, 90*time.Second, "the relay to drain the outbox", func() bool { return f.outboxRows() == 0 })
 	require.NoError(t, stop())
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,26 +23,7 @@ func TestShadowToKinesis(t *testing.T) {
 	f := newFixture(t).withStream(2)
 	// A timeout no loaded machine reaches: this test is about order and exactness.
 	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: f.kinesisTarget(f.endpoint), ShadowWorkers: 3, ShadowTimeout: time.Minute})
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for g := 0; g < 6; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 12; i++ {
-				id := fmt.Sprintf("g%d-%d", g, i)
-				err := w.Do(context.Background(), writeItem(id, fmt.Sprintf("a%d", (g+i)%4), i%6 == 5))
-				if (err != nil) != (i%6 == 5) {
-					errs <- fmt.Errorf("%s: %v", id, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	writeConcurrently(t, w, 6, 12, 4, func(i int) bool { return i%6 == 5 })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	require.NoError(t, w.Close(ctx), "Close drains the queue")
