@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +121,86 @@ func TestShadowUnknownCommitIsRecorded(t *testing.T) {
 	require.Len(t, fails, 1)
 	require.Equal(t, "lost", fails[0].Event.ID)
 	require.Equal(t, shadow.ReasonCommitUnknown, fails[0].Reason)
+}
+
+// batchRecorder is a target that notes the size and time of every batch it is given.
+type batchRecorder struct {
+	mu    sync.Mutex
+	sizes []int
+	at    []time.Time
+}
+
+func (r *batchRecorder) Name() string { return "recorder" }
+func (r *batchRecorder) Apply(_ context.Context, evs []dualwrite.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sizes, r.at = append(r.sizes, len(evs)), append(r.at, time.Now())
+	return nil
+}
+func (r *batchRecorder) Compensate(context.Context, []dualwrite.Event) error { return nil }
+func (r *batchRecorder) batches() ([]int, []time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sizes), slices.Clone(r.at)
+}
+
+// TestShadowBatching: a worker waits ShadowBatchWait to fill a batch, and sends at once
+// when a full batch (100 events) is queued instead of sleeping through the wait.
+func TestShadowBatching(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	const wait = 3 * time.Second
+	commit := func(w *dualwrite.Writer, n int) time.Time {
+		tx, err := f.db.DB.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		evs := make([]dualwrite.Event, n)
+		for i := range evs {
+			evs[i] = dualwrite.Event{Type: "T", AggregateType: "item", AggregateID: fmt.Sprint(i % 7), Payload: []byte(`{}`)}
+		}
+		u, err := w.Enlist(ctx, tx, evs...)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		require.NoError(t, u.Finish(ctx, nil))
+		return time.Now()
+	}
+
+	t.Run("a few events wait for the batch", func(t *testing.T) {
+		rec := &batchRecorder{}
+		w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: rec, ShadowWorkers: 1, ShadowBatchWait: wait})
+		start := time.Now()
+		for range 3 {
+			commit(w, 1)
+		}
+		waitFor(t, 2*wait, "the batch", func() bool { s, _ := rec.batches(); return len(s) > 0 })
+		sizes, at := rec.batches()
+		require.Equal(t, []int{3}, sizes, "three writes within the wait go in one batch")
+		require.GreaterOrEqual(t, at[0].Sub(start), wait, "sent before the wait was over")
+		require.NoError(t, w.Close(ctx))
+	})
+
+	t.Run("a full batch goes at once", func(t *testing.T) {
+		rec := &batchRecorder{}
+		w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: rec, ShadowWorkers: 1, ShadowBatchWait: wait})
+		// One write at a time: the worker is already waiting when the 100th event comes.
+		var hundredth time.Time
+		for i := range 150 {
+			if at := commit(w, 1); i == 99 {
+				hundredth = at
+			}
+		}
+		waitFor(t, 2*wait, "the first batch", func() bool { s, _ := rec.batches(); return len(s) > 0 })
+		sizes, at := rec.batches()
+		require.Equal(t, 100, sizes[0], "a full batch")
+		require.Less(t, at[0].Sub(hundredth), wait/2, "a full batch waited for BatchWait")
+		total := func() (n int) {
+			s, _ := rec.batches()
+			for _, k := range s {
+				n += k
+			}
+			return n
+		}
+		waitFor(t, 4*wait, "the rest", func() bool { return total() == 150 })
+		require.NoError(t, w.Close(ctx))
+	})
 }
