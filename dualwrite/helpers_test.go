@@ -93,7 +93,14 @@ func kinesisClient(t *testing.T, endpoint string) *kinesis.Client {
 // kinesisTarget is a Kinesis target on the fixture's stream, through endpoint (the
 // stream's server, or a fault proxy in front of it).
 func (f *fixture) kinesisTarget(endpoint string) *target.Kinesis {
-	k, err := target.NewKinesis(target.KinesisOptions{Client: kinesisClient(f.t, endpoint), Stream: f.stream, MaxRetryTime: time.Minute, Logger: testLogger(f.t)})
+	return f.kinesisTargetWith(target.KinesisOptions{Client: kinesisClient(f.t, endpoint)})
+}
+
+// kinesisTargetWith is a Kinesis target on the fixture's stream with opts (a Client
+// given).
+func (f *fixture) kinesisTargetWith(opts target.KinesisOptions) *target.Kinesis {
+	opts.Stream, opts.MaxRetryTime, opts.Logger = f.stream, time.Minute, testLogger(f.t)
+	k, err := target.NewKinesis(opts)
 	require.NoError(f.t, err)
 	f.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -176,22 +183,35 @@ func writeItem(id, agg string, fail bool) dualwrite.TxFunc {
 
 // streamed is an event read back from the stream.
 type streamed struct {
-	ev  event.Event
-	src *event.Source
-	pk  string
+	ev    event.Event
+	src   *event.Source
+	pk    string
+	ehk   string // the explicit hash key of an aggregated event
+	shard string // the shard it was read from
 }
 
-// readAll reads everything on the fixture's stream, shard by shard.
+// readAll reads everything on the fixture's stream, shard by shard, taking aggregated
+// records apart as consumers do.
 func (f *fixture) readAll() []streamed {
+	out, _ := f.readAllRecords()
+	return out
+}
+
+// readAllRecords is readAll, with the Kinesis records it read.
+func (f *fixture) readAllRecords() ([]streamed, []testenv.StreamRecord) {
 	recs := testenv.ReadStream(f.t, f.kc, f.stream, math.MaxInt32, 300*time.Millisecond)
 	out := make([]streamed, 0, len(recs))
 	for _, r := range recs {
-		ev, src, err := event.Unmarshal(r.Data)
-		require.NoError(f.t, err, "%s", r.Data)
-		require.Equal(f.t, ev.PartitionKey(), r.PartitionKey)
-		out = append(out, streamed{ev: ev, src: src, pk: r.PartitionKey})
+		users, err := target.Deaggregate(r.PartitionKey, r.Data)
+		require.NoError(f.t, err)
+		for _, u := range users {
+			ev, src, err := event.Unmarshal(u.Data)
+			require.NoError(f.t, err, "%s", u.Data)
+			require.Equal(f.t, ev.PartitionKey(), u.PartitionKey)
+			out = append(out, streamed{ev: ev, src: src, pk: u.PartitionKey, ehk: u.ExplicitHashKey, shard: r.Shard})
+		}
 	}
-	return out
+	return out, recs
 }
 
 // verdict is what checkStream found.

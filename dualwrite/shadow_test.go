@@ -3,6 +3,7 @@ package dualwrite_test
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strangler/strangler/dualwrite"
@@ -203,4 +206,48 @@ func TestShadowBatching(t *testing.T) {
 		waitFor(t, 4*wait, "the rest", func() bool { return total() == 150 })
 		require.NoError(t, w.Close(ctx))
 	})
+}
+
+// TestShadowToKinesisAggregated: with Aggregate, shadowed events reach the stream packed
+// into aggregated records (fewer records than events); taken apart they are exactly the
+// committed writes, each aggregate's in commit order, and every event lies in the hash
+// range of the shard it was read from (what the Kinesis Client Library checks when it
+// takes a record apart).
+func TestShadowToKinesisAggregated(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t).withStream(3)
+	tgt := f.kinesisTargetWith(target.KinesisOptions{Client: f.kc, Aggregate: true})
+	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: tgt, ShadowWorkers: 2, ShadowTimeout: time.Minute, ShadowBatchWait: 50 * time.Millisecond})
+	writeConcurrently(t, w, 6, 12, 5, func(i int) bool { return i%6 == 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, w.Close(ctx), "Close drains the queue")
+	committed := f.committed()
+	require.Len(t, committed, 6*10)
+	evs, recs := f.readAllRecords()
+	v := checkStream(t, committed, evs)
+	require.Empty(t, v.compensated)
+	require.Less(t, len(recs), len(evs), "events were packed")
+
+	shards, err := f.kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(f.stream)})
+	require.NoError(t, err)
+	ranges := map[string][2]*big.Int{}
+	for _, s := range shards.Shards {
+		lo, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.StartingHashKey), 10)
+		hi, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.EndingHashKey), 10)
+		ranges[aws.ToString(s.ShardId)] = [2]*big.Int{lo, hi}
+	}
+	shardOf := map[string]string{}
+	for _, e := range evs {
+		require.NotEmpty(t, e.ehk, "event %s was not aggregated", e.ev.ID)
+		h, ok := new(big.Int).SetString(e.ehk, 10)
+		require.True(t, ok, e.ehk)
+		r := ranges[e.shard]
+		require.True(t, h.Cmp(r[0]) >= 0 && h.Cmp(r[1]) <= 0, "event %s: hash key %s outside shard %s", e.ev.ID, e.ehk, e.shard)
+		if s, seen := shardOf[e.pk]; seen {
+			require.Equal(t, s, e.shard, "aggregate %s on two shards", e.pk)
+		}
+		shardOf[e.pk] = e.shard
+	}
+	require.Zero(t, f.count("SELECT COUNT(*) FROM "+prefix+"shadow_failures"))
 }

@@ -10,7 +10,10 @@ type Record struct {
 	// Seq is the record's place in the pipeline; acknowledgements name it.
 	Seq          uint64
 	PartitionKey string
-	Data         []byte
+	// ExplicitHashKey, when set, places the record on the shard holding this hash (a
+	// decimal 128-bit number) instead of the MD5 of PartitionKey (aggregated records).
+	ExplicitHashKey string
+	Data            []byte
 	// What the record is about, for error messages, dead letters and metrics.
 	DB, Table string
 	Op        string

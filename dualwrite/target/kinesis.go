@@ -44,7 +44,15 @@ type KinesisOptions struct {
 	MaxRetryTime time.Duration
 	// MaxRecordBytes is the stream's record limit; default 1 MiB.
 	MaxRecordBytes int
-	Logger         *slog.Logger
+	// Aggregate packs the events of each call into aggregated records, one per shard, in
+	// the Kinesis Producer Library's format: a batch of shadowed events costs the stream
+	// (and its per-shard record limit) a record per shard instead of one per event. The
+	// consumers must take them apart: the Kinesis Client Library and AWS's
+	// kinesis-aggregation libraries do, and so does Deaggregate. Every event keeps its
+	// partition key, and one aggregate's events stay on one shard, in order. The Client
+	// must also list shards (*kinesis.Client does); the map is read at the first call.
+	Aggregate bool
+	Logger    *slog.Logger
 }
 
 // Kinesis sends events to a stream, partitioned by aggregate, through the CDC daemon's
@@ -53,8 +61,10 @@ type KinesisOptions struct {
 // acknowledged. A compensation is a compensating event (event.Compensation) on the same
 // partition key, so it follows the event it undoes.
 type Kinesis struct {
-	stream string
-	pub    *publisher
+	stream   string
+	pub      *publisher
+	shards   *shardMap // nil: records are not aggregated
+	maxBytes int
 }
 
 // NewKinesis returns a Kinesis target.
@@ -81,7 +91,18 @@ func NewKinesis(opts KinesisOptions) (*Kinesis, error) {
 	if _, err := kinesissink.New(opts.Client, so, noAck{}, nil, nil); err != nil {
 		return nil, fmt.Errorf("kinesis target: %w", err)
 	}
-	return &Kinesis{stream: opts.Stream, pub: newPublisher(opts.Client, so, opts.Logger.With("target", "kinesis", "stream", opts.Stream))}, nil
+	k := &Kinesis{stream: opts.Stream, pub: newPublisher(opts.Client, so, opts.Logger.With("target", "kinesis", "stream", opts.Stream)), maxBytes: opts.MaxRecordBytes}
+	if k.maxBytes <= 0 {
+		k.maxBytes = 1 << 20
+	}
+	if opts.Aggregate {
+		lister, ok := opts.Client.(ShardLister)
+		if !ok {
+			return nil, errors.New("kinesis target: Aggregate needs a client that can also list shards (*kinesis.Client)")
+		}
+		k.shards = &shardMap{api: lister, stream: opts.Stream}
+	}
+	return k, nil
 }
 
 type noAck struct{}
@@ -116,7 +137,54 @@ func (k *Kinesis) put(ctx context.Context, evs []event.Event) error {
 		}
 		recs[i] = &sink.Record{PartitionKey: e.PartitionKey(), Data: data, Op: "c", Key: e.AggregateID, Table: e.AggregateType, ID: e.ID}
 	}
+	if k.shards != nil {
+		if err := k.shards.load(ctx); err != nil {
+			return &NotAppliedError{Err: fmt.Errorf("kinesis target: %w", err)}
+		}
+		recs = k.aggregate(recs)
+	}
 	return k.pub.publish(ctx, recs)
+}
+
+// aggregatePrefix starts the partition key of an aggregated record: the key only orders
+// the shard's aggregated records in the sink (the explicit hash key places them).
+const aggregatePrefix = "strangler-aggregate:"
+
+// aggregate packs recs, in order, into one aggregated record per shard (more when one
+// would pass the record size limit). A shard's records keep their order inside it, and
+// its aggregated records keep theirs in the sink (one partition key per shard).
+func (k *Kinesis) aggregate(recs []*sink.Record) []*sink.Record {
+	type open struct {
+		out  *sink.Record // placed in the output; its data is filled at the end
+		recs []UserRecord
+		size int
+	}
+	byShard := map[string]*open{}
+	var out []*sink.Record
+	var opens []*open
+	for _, r := range recs {
+		ehk, ok := k.shards.hashKeyOf(r.PartitionKey)
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		pk := aggregatePrefix + ehk
+		size := len(r.Data) + len(r.PartitionKey) + len(ehk) + aggregateOverheadPerRecord
+		o := byShard[ehk]
+		if o == nil || o.size+size > k.maxBytes-len(pk)-aggregateOverheadFixed {
+			o = &open{out: &sink.Record{PartitionKey: pk, ExplicitHashKey: ehk, Op: "c", Table: "aggregated", ID: r.ID}}
+			byShard[ehk] = o
+			opens = append(opens, o)
+			out = append(out, o.out)
+		}
+		o.recs = append(o.recs, UserRecord{PartitionKey: r.PartitionKey, ExplicitHashKey: ehk, Data: r.Data})
+		o.size += size
+	}
+	for _, o := range opens {
+		o.out.Data = encodeAggregate(o.recs)
+		o.out.Key = fmt.Sprintf("%d events", len(o.recs))
+	}
+	return out
 }
 
 // Close delivers what is still held, until ctx ends.

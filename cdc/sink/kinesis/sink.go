@@ -383,6 +383,9 @@ func (s *Sink) send(ctx context.Context, batch []*entry, wg *sync.WaitGroup) {
 				data = []byte{}
 			}
 			recs[i] = types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(e.rec.PartitionKey)}
+			if e.rec.ExplicitHashKey != "" {
+				recs[i].ExplicitHashKey = aws.String(e.rec.ExplicitHashKey)
+			}
 		}
 		rctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
 		start := time.Now()
