@@ -22,21 +22,66 @@ import (
 
 // TestShadowToKinesis: concurrent shadowed writes (some failing) reach the stream after
 // the fact: exactly the committed ones, each aggregate's in commit order, no failure
-// recorded.
+// recorded. With Aggregate they arrive packed into aggregated records (fewer records than
+// events), and every event lies in the hash range of the shard it was read from (what the
+// Kinesis Client Library checks when it takes a record apart), each aggregate on one shard.
 func TestShadowToKinesis(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t).withStream(2)
-	// A timeout no loaded machine reaches: this test is about order and exactness.
-	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: f.kinesisTarget(f.endpoint), ShadowWorkers: 3, ShadowTimeout: time.Minute})
-	writeConcurrently(t, w, 6, 12, 4, func(i int) bool { return i%6 == 5 })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	require.NoError(t, w.Close(ctx), "Close drains the queue")
-	committed := f.committed()
-	require.Len(t, committed, 6*10)
-	v := checkStream(t, committed, f.readAll())
-	require.Empty(t, v.compensated)
-	require.Zero(t, f.count("SELECT COUNT(*) FROM "+prefix+"shadow_failures"))
+	for _, tc := range []struct {
+		name      string
+		aggregate bool
+		shards    int
+	}{{"records", false, 2}, {"aggregated records", true, 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t).withStream(tc.shards)
+			tgt := f.kinesisTargetWith(target.KinesisOptions{Client: f.kc, Aggregate: tc.aggregate})
+			// A timeout no loaded machine reaches: this test is about order and exactness.
+			w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: tgt, ShadowWorkers: 3, ShadowTimeout: time.Minute})
+			writeConcurrently(t, w, 6, 12, 5, func(i int) bool { return i%6 == 5 })
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			require.NoError(t, w.Close(ctx), "Close drains the queue")
+			committed := f.committed()
+			require.Len(t, committed, 6*10)
+			evs, recs := f.readAllRecords()
+			v := checkStream(t, committed, evs)
+			require.Empty(t, v.compensated)
+			require.Zero(t, f.count("SELECT COUNT(*) FROM "+prefix+"shadow_failures"))
+			if !tc.aggregate {
+				require.Len(t, recs, len(evs), "a record per event")
+				return
+			}
+			require.Less(t, len(recs), len(evs), "events were packed")
+			requireOnTheirShards(t, f, evs)
+		})
+	}
+}
+
+// requireOnTheirShards checks that each aggregated event's explicit hash key lies in the
+// range of the shard it was read from, and that each aggregate stayed on one shard.
+func requireOnTheirShards(t *testing.T, f *fixture, evs []streamed) {
+	t.Helper()
+	shards, err := f.kc.ListShards(context.Background(), &kinesis.ListShardsInput{StreamName: aws.String(f.stream)})
+	require.NoError(t, err)
+	ranges := map[string][2]*big.Int{}
+	for _, s := range shards.Shards {
+		lo, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.StartingHashKey), 10)
+		hi, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.EndingHashKey), 10)
+		ranges[aws.ToString(s.ShardId)] = [2]*big.Int{lo, hi}
+	}
+	shardOf := map[string]string{}
+	for _, e := range evs {
+		require.NotEmpty(t, e.ehk, "event %s was not aggregated", e.ev.ID)
+		h, ok := new(big.Int).SetString(e.ehk, 10)
+		require.True(t, ok, e.ehk)
+		r := ranges[e.shard]
+		require.True(t, h.Cmp(r[0]) >= 0 && h.Cmp(r[1]) <= 0, "event %s: hash key %s outside shard %s", e.ev.ID, e.ehk, e.shard)
+		if s, seen := shardOf[e.pk]; seen {
+			require.Equal(t, s, e.shard, "aggregate %s on two shards", e.pk)
+		}
+		shardOf[e.pk] = e.shard
+	}
 }
 
 // TestShadowTargetDownNeverFailsTheWrite: with the new service hanging, every legacy
@@ -206,48 +251,4 @@ func TestShadowBatching(t *testing.T) {
 		waitFor(t, 4*wait, "the rest", func() bool { return total() == 150 })
 		require.NoError(t, w.Close(ctx))
 	})
-}
-
-// TestShadowToKinesisAggregated: with Aggregate, shadowed events reach the stream packed
-// into aggregated records (fewer records than events); taken apart they are exactly the
-// committed writes, each aggregate's in commit order, and every event lies in the hash
-// range of the shard it was read from (what the Kinesis Client Library checks when it
-// takes a record apart).
-func TestShadowToKinesisAggregated(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t).withStream(3)
-	tgt := f.kinesisTargetWith(target.KinesisOptions{Client: f.kc, Aggregate: true})
-	w := f.writer(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: tgt, ShadowWorkers: 2, ShadowTimeout: time.Minute, ShadowBatchWait: 50 * time.Millisecond})
-	writeConcurrently(t, w, 6, 12, 5, func(i int) bool { return i%6 == 5 })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	require.NoError(t, w.Close(ctx), "Close drains the queue")
-	committed := f.committed()
-	require.Len(t, committed, 6*10)
-	evs, recs := f.readAllRecords()
-	v := checkStream(t, committed, evs)
-	require.Empty(t, v.compensated)
-	require.Less(t, len(recs), len(evs), "events were packed")
-
-	shards, err := f.kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(f.stream)})
-	require.NoError(t, err)
-	ranges := map[string][2]*big.Int{}
-	for _, s := range shards.Shards {
-		lo, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.StartingHashKey), 10)
-		hi, _ := new(big.Int).SetString(aws.ToString(s.HashKeyRange.EndingHashKey), 10)
-		ranges[aws.ToString(s.ShardId)] = [2]*big.Int{lo, hi}
-	}
-	shardOf := map[string]string{}
-	for _, e := range evs {
-		require.NotEmpty(t, e.ehk, "event %s was not aggregated", e.ev.ID)
-		h, ok := new(big.Int).SetString(e.ehk, 10)
-		require.True(t, ok, e.ehk)
-		r := ranges[e.shard]
-		require.True(t, h.Cmp(r[0]) >= 0 && h.Cmp(r[1]) <= 0, "event %s: hash key %s outside shard %s", e.ev.ID, e.ehk, e.shard)
-		if s, seen := shardOf[e.pk]; seen {
-			require.Equal(t, s, e.shard, "aggregate %s on two shards", e.pk)
-		}
-		shardOf[e.pk] = e.shard
-	}
-	require.Zero(t, f.count("SELECT COUNT(*) FROM "+prefix+"shadow_failures"))
 }

@@ -1,12 +1,15 @@
 package target
 
 import (
+	"context"
 	"crypto/md5"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/stretchr/testify/require"
 
 	"github.com/strangler/strangler/cdc/sink"
@@ -117,4 +120,19 @@ func TestAggregateSplitsAtTheRecordLimit(t *testing.T) {
 		}
 	}
 	require.Equal(t, len(recs), n)
+}
+
+// putOnly can put records but not list shards.
+type putOnly struct{}
+
+func (putOnly) PutRecords(context.Context, *kinesis.PutRecordsInput, ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	return nil, errors.New("not called")
+}
+
+func TestAggregateNeedsAShardLister(t *testing.T) {
+	t.Parallel()
+	_, err := NewKinesis(KinesisOptions{Client: putOnly{}, Stream: "s", Aggregate: true})
+	require.ErrorContains(t, err, "list shards")
+	_, err = NewKinesis(KinesisOptions{Client: putOnly{}, Stream: "s"})
+	require.NoError(t, err)
 }

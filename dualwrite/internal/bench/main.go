@@ -98,8 +98,11 @@ func processCPU(pid int) time.Duration {
 		}
 		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
+	if pid < 0 {
+		return -1
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if pid < 0 || err != nil {
+	if err != nil {
 		return -1
 	}
 	// Fields after the command name (which may hold spaces): utime and stime are the
@@ -237,8 +240,8 @@ func measure(ctx context.Context, srv server, endpoint string, kinesalitePID int
 	if err := kinesis.NewStreamExistsWaiter(kc).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, time.Minute); err != nil {
 		return nil, err
 	}
-	newKinesis := func() (*target.Kinesis, error) {
-		return target.NewKinesis(target.KinesisOptions{Client: kc, Stream: stream, Logger: log})
+	newKinesis := func(aggregate bool) (*target.Kinesis, error) {
+		return target.NewKinesis(target.KinesisOptions{Client: kc, Stream: stream, Logger: log, Aggregate: aggregate})
 	}
 	order := func(tx *sql.Tx, ctx context.Context, worker, i int) ([]dualwrite.Event, error) {
 		customer := int64(worker*1_000_000 + i%50)
@@ -269,7 +272,7 @@ func measure(ctx context.Context, srv server, endpoint string, kinesalitePID int
 	if err != nil {
 		return nil, err
 	}
-	mirrorT, err := newKinesis()
+	mirrorT, err := newKinesis(false)
 	if err != nil {
 		return nil, err
 	}
@@ -277,21 +280,22 @@ func measure(ctx context.Context, srv server, endpoint string, kinesalitePID int
 	if err != nil {
 		return nil, err
 	}
-	shadowT, err := newKinesis()
+	// shadowWriter is a shadow-mode writer to a Kinesis target, with the registry whose
+	// queue depth tells when its deliveries are done.
+	shadowWriter := func(aggregate bool) (*dualwrite.Writer, *prometheus.Registry, error) {
+		t, err := newKinesis(aggregate)
+		if err != nil {
+			return nil, nil, err
+		}
+		reg := prometheus.NewRegistry()
+		w, err := newWriter(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: t, Registerer: reg})
+		return w, reg, err
+	}
+	shadowW, shadowReg, err := shadowWriter(false)
 	if err != nil {
 		return nil, err
 	}
-	shadowReg := prometheus.NewRegistry()
-	shadowW, err := newWriter(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: shadowT, Registerer: shadowReg})
-	if err != nil {
-		return nil, err
-	}
-	aggT, err := target.NewKinesis(target.KinesisOptions{Client: kc, Stream: stream, Logger: log, Aggregate: true})
-	if err != nil {
-		return nil, err
-	}
-	aggReg := prometheus.NewRegistry()
-	aggW, err := newWriter(dualwrite.Config{Mode: dualwrite.ModeShadow, Target: aggT, Registerer: aggReg})
+	aggW, aggReg, err := shadowWriter(true)
 	if err != nil {
 		return nil, err
 	}
@@ -300,8 +304,8 @@ func measure(ctx context.Context, srv server, endpoint string, kinesalitePID int
 		return nil, err
 	}
 	// The reference lines add to the plain write what any outbox must at least add: a
-	// statement (an empty one), and a row (the smallest: an id and a blob) in a table of
-	// its own. They are not dualwrite; they show how far below the outbox the floor is.
+	// statement (an empty one), a row (the smallest: an id and a blob) in a table of its
+	// own, and that row holding the event. They are not dualwrite; they show the floor.
 	if _, err := db.ExecContext(ctx, "CREATE TABLE minimal_rows (seq BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, b VARBINARY(1024) NOT NULL) ENGINE=InnoDB"); err != nil {
 		return nil, err
 	}
